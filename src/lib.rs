@@ -1,0 +1,12 @@
+//! termim: a terminal messenger with Tencent Cloud Chat's (V2TIM) messaging model,
+//! the WebSocket server it talks to, and the client SDK between them.
+//!
+//! Dependencies point one way: `model ← protocol ← {server, sdk}`, `sdk ← {tui, cli}`.
+
+pub mod cli;
+pub mod model;
+pub mod protocol;
+pub mod sdk;
+pub mod server;
+pub mod tui;
+pub mod usersig;

@@ -1,0 +1,395 @@
+//! The wire protocol: JSON text frames over WebSocket.
+//!
+//! - request  `{"reqId": 7, "op": "sendMessage", "params": {…}}`
+//! - response `{"reqId": 7, "code": 0, "desc": "", "data": {…}}`
+//! - push     `{"push": "newMessage", "data": {…}}`
+//!
+//! Every op's params and result are typed below; `docs/PROTOCOL.md` has examples.
+
+pub mod codes;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{
+    Conversation, CustomElem, GroupMemberSpec, Message, OfflinePushInfo, Priority, TextElem,
+};
+
+/// Op names.
+pub mod op {
+    pub const LOGIN: &str = "login";
+    pub const LOGOUT: &str = "logout";
+    pub const PING: &str = "ping";
+    pub const SEND_MESSAGE: &str = "sendMessage";
+    pub const GET_HISTORY_MESSAGE_LIST: &str = "getHistoryMessageList";
+    pub const SYNC: &str = "sync";
+    pub const GET_CONVERSATION_LIST: &str = "getConversationList";
+    pub const GET_CONVERSATION: &str = "getConversation";
+    pub const GET_TOTAL_UNREAD_MESSAGE_COUNT: &str = "getTotalUnreadMessageCount";
+    pub const CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT: &str = "cleanConversationUnreadMessageCount";
+    pub const PIN_CONVERSATION: &str = "pinConversation";
+    pub const DELETE_CONVERSATION: &str = "deleteConversation";
+    pub const SET_CONVERSATION_CUSTOM_DATA: &str = "setConversationCustomData";
+    pub const CREATE_GROUP: &str = "createGroup";
+    pub const JOIN_GROUP: &str = "joinGroup";
+    pub const QUIT_GROUP: &str = "quitGroup";
+    pub const DISMISS_GROUP: &str = "dismissGroup";
+    pub const INVITE_USER_TO_GROUP: &str = "inviteUserToGroup";
+    pub const KICK_GROUP_MEMBER: &str = "kickGroupMember";
+    pub const GET_JOINED_GROUP_LIST: &str = "getJoinedGroupList";
+    pub const GET_GROUPS_INFO: &str = "getGroupsInfo";
+    pub const GET_GROUP_MEMBER_LIST: &str = "getGroupMemberList";
+}
+
+/// Push names.
+pub mod push {
+    /// `NewMessagePush`: a message for me (incl. my own from another device, group tips).
+    pub const NEW_MESSAGE: &str = "newMessage";
+    /// `ConversationChangedPush`: pin, custom data, read state or deletion changed elsewhere.
+    pub const CONVERSATION_CHANGED: &str = "conversationChanged";
+    /// `ConversationDeletedPush`.
+    pub const CONVERSATION_DELETED: &str = "conversationDeleted";
+    /// `GroupEventPush`: I was added to, removed from, or a group I am in was dismissed.
+    pub const GROUP_EVENT: &str = "groupEvent";
+    /// `KickedOfflinePush`: sent just before the server closes the socket (reserved;
+    /// termim allows several devices per user).
+    pub const KICKED_OFFLINE: &str = "kickedOffline";
+}
+
+/// A client → server request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub req_id: u64,
+    pub op: String,
+    #[serde(default)]
+    pub params: Value,
+}
+
+/// A server → client answer to one request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// 0 when the frame could not be parsed far enough to find the request's id.
+    pub req_id: u64,
+    pub code: i32,
+    #[serde(default)]
+    pub desc: String,
+    #[serde(default)]
+    pub data: Value,
+}
+
+impl Response {
+    pub fn ok(req_id: u64, data: Value) -> Self {
+        Self { req_id, code: codes::OK, desc: String::new(), data }
+    }
+
+    pub fn err(req_id: u64, code: i32, desc: impl Into<String>) -> Self {
+        Self { req_id, code, desc: desc.into(), data: Value::Null }
+    }
+}
+
+/// A server → client event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Push {
+    pub push: String,
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// Anything the server sends: a response or a push.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerFrame {
+    Response(Response),
+    Push(Push),
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginParams {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    pub user_sig: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResult {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// Server UTC seconds.
+    pub server_time: i64,
+    /// The newest sync cursor at login; the client syncs from its own cursor up to here and beyond.
+    pub cursor: u64,
+}
+
+// ---------------------------------------------------------------- messages
+
+/// `sendMessage`: a created message plus every per-send option of V2TIM's `sendMessage`.
+/// `localCustomData` is deliberately absent: it never leaves the device.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageParams {
+    /// The creation id (idempotency key): a retry with the same id returns the stored message.
+    pub id: String,
+    /// Peer user id for C2C; with `groupID` too: a targeted message to that one member.
+    #[serde(default)]
+    pub receiver: String,
+    #[serde(rename = "groupID", default)]
+    pub group_id: String,
+    pub elem_type: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_elem: Option<TextElem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_elem: Option<CustomElem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_at_user_list: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_group_member_list: Vec<String>,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(default)]
+    pub online_user_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_push_info: Option<OfflinePushInfo>,
+    #[serde(default)]
+    pub is_excluded_from_unread_count: bool,
+    #[serde(default)]
+    pub is_excluded_from_last_message: bool,
+    #[serde(default)]
+    pub is_support_message_extension: bool,
+    #[serde(default)]
+    pub need_read_receipt: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_custom_data: Option<String>,
+    #[serde(default)]
+    pub random: u32,
+}
+
+/// `sendMessage` result: the stored message (status 2, `msgID`, `seq`, server `timestamp`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageResult {
+    pub message: Message,
+    /// Sync position of this message (absent for online-only messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+}
+
+/// `HistoryMsgGetTypeEnum` values the server serves.
+pub mod get_type {
+    pub const CLOUD_OLDER: u8 = 1;
+    pub const CLOUD_NEWER: u8 = 2;
+}
+
+/// `getHistoryMessageList`. Start: `lastMsgID` (exclusive) or `lastMsgSeq` (inclusive);
+/// neither = the newest (older) or the oldest (newer) visible message.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetHistoryParams {
+    #[serde(rename = "conversationID")]
+    pub conversation_id: String,
+    #[serde(default = "default_get_type")]
+    pub get_type: u8,
+    pub count: u32,
+    #[serde(rename = "lastMsgID", default, skip_serializing_if = "Option::is_none")]
+    pub last_msg_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_msg_seq: Option<u64>,
+}
+
+fn default_get_type() -> u8 {
+    get_type::CLOUD_OLDER
+}
+
+/// `V2TimMessageListResult`: older pages newest→oldest, newer pages oldest→newest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageListResult {
+    pub is_finished: bool,
+    pub message_list: Vec<Message>,
+}
+
+/// `sync`: everything visible to me after `cursor`, oldest first, at most `count`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncParams {
+    pub cursor: u64,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncResult {
+    pub message_list: Vec<Message>,
+    /// Resume from here next time.
+    pub cursor: u64,
+    pub is_finished: bool,
+}
+
+/// Data of the `newMessage` push.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMessagePush {
+    pub message: Message,
+    /// Sync position; absent for online-only messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
+    /// Whether receivers (everyone but the sender) count it as unread.
+    pub unread_counted: bool,
+}
+
+// ---------------------------------------------------------------- conversations
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetConversationListParams {
+    /// "0" for the first page.
+    #[serde(default)]
+    pub next_seq: String,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationIdParams {
+    #[serde(rename = "conversationID")]
+    pub conversation_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotalUnreadResult {
+    pub total_unread_count: u64,
+}
+
+/// `cleanConversationUnreadMessageCount`: mark read up to a point (0 = everything).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanUnreadParams {
+    #[serde(rename = "conversationID")]
+    pub conversation_id: String,
+    #[serde(default)]
+    pub clean_timestamp: i64,
+    #[serde(default)]
+    pub clean_sequence: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinConversationParams {
+    #[serde(rename = "conversationID")]
+    pub conversation_id: String,
+    pub is_pinned: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetConversationCustomDataParams {
+    #[serde(rename = "conversationIDList")]
+    pub conversation_id_list: Vec<String>,
+    pub custom_data: String,
+}
+
+/// Data of `conversationChanged` (and `getConversation` wraps one in the same shape).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationListPush {
+    pub conversation_list: Vec<Conversation>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationDeletedPush {
+    #[serde(rename = "conversationIDList")]
+    pub conversation_id_list: Vec<String>,
+}
+
+// ---------------------------------------------------------------- groups
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateGroupParams {
+    pub group_type: String,
+    pub group_name: String,
+    #[serde(rename = "groupID", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub member_list: Vec<GroupMemberSpec>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupIdParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinGroupParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    pub user_list: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KickParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    pub member_list: Vec<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetGroupsInfoParams {
+    #[serde(rename = "groupIDList")]
+    pub group_id_list: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetGroupMemberListParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    #[serde(default)]
+    pub filter: u32,
+    /// "0" for the first page.
+    #[serde(default)]
+    pub next_seq: String,
+    pub count: u32,
+}
+
+/// Data of `groupEvent`: `event` is one of "joined", "invited", "kicked", "quit", "dismissed".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupEventPush {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    pub event: String,
+    #[serde(default)]
+    pub op_user: String,
+    #[serde(default)]
+    pub member_list: Vec<String>,
+}
+
+/// Encode anything serialisable as a JSON text frame body.
+pub fn to_text<T: Serialize>(value: &T) -> String {
+    // Serialising our own plain data types cannot fail (no maps with non-string keys).
+    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"encodeError\":\"{e}\"}}"))
+}

@@ -1,0 +1,1 @@
+//! UserSig (being built)

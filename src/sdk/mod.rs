@@ -1,1 +1,399 @@
-//! sdk (being built)
+//! The client SDK, shaped like Tencent Cloud Chat's V2TIM.
+//!
+//! ```text
+//! Tim::login(config, user, sig) ─▶ Tim (Clone; cheap handle)
+//!   ├─ add_listener()            events: new message, conversation changes, unread, …
+//!   ├─ create_*_message + send_message
+//!   ├─ get_history_message_list  cache first, server when the cache has a hole
+//!   ├─ conversations (local list, drafts, pins, custom data, unread)
+//!   └─ groups (thin wrappers over the server ops)
+//! ```
+//!
+//! Inside: a [`transport`] (one WebSocket, requests by reqId, pushes), a [`cache`] (one
+//! SQLite file per user) and a [`session`] task that logs in again after every reconnect,
+//! syncs what was missed and applies pushes to the cache before announcing them.
+//!
+//! Behaviour chosen where V2TIM is silent is listed in `docs/SDK.md`.
+
+mod cache;
+mod conversation;
+mod error;
+mod group;
+mod message;
+mod session;
+mod transport;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, watch};
+
+pub use error::TimError;
+
+pub use crate::model::{
+    Conversation, ConversationOperationResult, ConversationResult, CreateInfo, CustomElem,
+    GroupInfo, GroupMemberFullInfo, GroupMemberInfoResult, GroupMemberOperationResult,
+    GroupMemberSpec, Message, MessageStatus, OfflinePushInfo, Priority, TextElem,
+};
+pub use crate::protocol::{GroupEventPush, MessageListResult};
+
+use crate::protocol::codes;
+use cache::Cache;
+use transport::Transport;
+
+/// Where to connect and where the per-user cache lives (`<data_dir>/<userID>/cache.db`).
+#[derive(Debug, Clone)]
+pub struct SdkConfig {
+    pub server_url: String,
+    pub data_dir: PathBuf,
+}
+
+/// `V2TimSDKListener`'s connection states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connecting,
+    Connected,
+    Disconnected,
+    LoggedOut,
+}
+
+/// Everything the SDK announces, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum TimEvent {
+    /// Incoming, incl. my own from other devices (and what sync brought in).
+    NewMessage(Message),
+    /// Status change of a message sent from this device (sending → sent / failed).
+    MessageUpdated(Message),
+    NewConversation(Vec<Conversation>),
+    ConversationChanged(Vec<Conversation>),
+    ConversationDeleted(Vec<String>),
+    TotalUnreadChanged(u64),
+    ConnectionChanged(ConnectionState),
+    /// The sync after a login or reconnect is done: the cache holds everything missed.
+    SyncFinished,
+    GroupEvent(GroupEventPush),
+    KickedOffline,
+}
+
+/// `HistoryMsgGetTypeEnum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryGetType {
+    CloudOlder,
+    CloudNewer,
+    LocalOlder,
+    LocalNewer,
+}
+
+/// `getHistoryMessageList` options. Start: `last_msg_id` (exclusive) wins over
+/// `last_msg_seq` (inclusive); neither = from the newest (older) / the oldest (newer).
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub conversation_id: String,
+    pub get_type: HistoryGetType,
+    pub count: u32,
+    pub last_msg_id: Option<String>,
+    pub last_msg_seq: Option<u64>,
+}
+
+/// Every per-send option of V2TIM's `sendMessage`. `id` is the creation id from a
+/// `create_*_message` call; exactly one of `receiver` / `group_id` (both = targeted to that
+/// one member).
+#[derive(Debug, Clone, Default)]
+pub struct SendParams {
+    pub id: String,
+    pub receiver: String,
+    pub group_id: String,
+    pub priority: Priority,
+    pub online_user_only: bool,
+    pub offline_push_info: Option<OfflinePushInfo>,
+    pub need_read_receipt: bool,
+    pub is_excluded_from_unread_count: bool,
+    pub is_excluded_from_last_message: bool,
+    pub is_support_message_extension: bool,
+    pub cloud_custom_data: Option<String>,
+    /// Stays in this device's cache; never sent.
+    pub local_custom_data: Option<String>,
+}
+
+/// A logged-in SDK instance. Clones share it; dropping the last clone logs out.
+#[derive(Clone)]
+pub struct Tim {
+    inner: Arc<Inner>,
+    _alive: Arc<AliveGuard>,
+}
+
+/// Stops the session task when the last `Tim` handle goes away.
+struct AliveGuard {
+    inner: Arc<Inner>,
+}
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.inner.shutdown();
+    }
+}
+
+pub(crate) struct Inner {
+    me: String,
+    user_sig: String,
+    cache: Cache,
+    transport: Arc<Transport>,
+    events: EventHub,
+    state: watch::Sender<ConnectionState>,
+    /// Set by logout, a kick or a refused re-login: every call answers 6014 from then on.
+    logged_out: AtomicBool,
+    /// The current connection finished its sync: the cache is complete at the newest end.
+    synced: AtomicBool,
+    shutdown: watch::Sender<bool>,
+    /// Creation ids with a send in progress.
+    in_flight: Mutex<HashSet<String>>,
+    session: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Inner {
+    fn check_logged_in(&self) -> Result<(), TimError> {
+        if self.logged_out.load(Ordering::SeqCst) {
+            Err(TimError::not_logged_in())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        let changed = self.state.send_if_modified(|s| {
+            if *s == state {
+                false
+            } else {
+                *s = state;
+                true
+            }
+        });
+        if changed {
+            self.events.emit(TimEvent::ConnectionChanged(state));
+        }
+    }
+
+    fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    fn shutdown(&self) {
+        self.logged_out.store(true, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+        self.transport.kill_current();
+    }
+
+    /// An ordinary request: only while logged in on a live connection (else 6014 / 9508).
+    async fn request(
+        &self,
+        op: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, TimError> {
+        self.check_logged_in()?;
+        if self.state() != ConnectionState::Connected {
+            return Err(TimError::disconnected());
+        }
+        self.transport
+            .request(op, params, transport::REQUEST_TIMEOUT)
+            .await
+    }
+
+    fn emit_changes(&self, changes: Vec<cache::ConvChange>) {
+        let (new, changed): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| c.is_new);
+        if !new.is_empty() {
+            self.events.emit(TimEvent::NewConversation(
+                new.into_iter().map(|c| c.conversation).collect(),
+            ));
+        }
+        if !changed.is_empty() {
+            self.events.emit(TimEvent::ConversationChanged(
+                changed.into_iter().map(|c| c.conversation).collect(),
+            ));
+        }
+    }
+}
+
+/// Listener registry. Events emitted before the first listener is added are kept and
+/// handed to it, so `login` → `add_listener` misses nothing (e.g. the first SyncFinished).
+#[derive(Default)]
+struct EventHub {
+    state: Mutex<HubState>,
+}
+
+struct HubState {
+    listeners: Vec<mpsc::UnboundedSender<TimEvent>>,
+    backlog: Option<Vec<TimEvent>>,
+}
+
+impl Default for HubState {
+    fn default() -> Self {
+        HubState {
+            listeners: Vec::new(),
+            backlog: Some(Vec::new()),
+        }
+    }
+}
+
+impl EventHub {
+    fn emit(&self, event: TimEvent) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(backlog) = state.backlog.as_mut() {
+            backlog.push(event);
+            return;
+        }
+        state.listeners.retain(|l| l.send(event.clone()).is_ok());
+    }
+
+    fn add(&self) -> mpsc::UnboundedReceiver<TimEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(backlog) = state.backlog.take() {
+            for event in backlog {
+                let _ = tx.send(event);
+            }
+        }
+        state.listeners.push(tx);
+        rx
+    }
+}
+
+/// The directory under `data_dir` that holds a user's cache: the user id itself when it is
+/// a plain file name, else a percent-encoded form (user ids may contain `/`, `.` …).
+fn user_dir_name(user_id: &str) -> String {
+    let plain = user_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'@' | b'.'))
+        && user_id != "."
+        && user_id != "..";
+    if plain {
+        return user_id.to_string();
+    }
+    let mut out = String::new();
+    for b in user_id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'@') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Tim {
+    /// Open the user's cache, connect, log in. Sync runs in the background afterwards;
+    /// `TimEvent::SyncFinished` says when the cache has caught up.
+    pub async fn login(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
+        if !crate::model::is_valid_user_id(user_id) {
+            return Err(TimError::new(
+                codes::ERR_INVALID_IDENTIFIER,
+                "userID must be 1 to 32 printable ASCII characters",
+            ));
+        }
+        let path = config
+            .data_dir
+            .join(user_dir_name(user_id))
+            .join("cache.db");
+        let cache = Cache::open(&path, user_id)?;
+        let transport = Transport::new(&config.server_url);
+        let (state, _) = watch::channel(ConnectionState::Connecting);
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            me: user_id.to_string(),
+            user_sig: user_sig.to_string(),
+            cache,
+            transport,
+            events: EventHub::default(),
+            state,
+            logged_out: AtomicBool::new(false),
+            synced: AtomicBool::new(false),
+            shutdown,
+            in_flight: Mutex::new(HashSet::new()),
+            session: Mutex::new(None),
+        });
+        let link = session::establish(&inner).await?;
+        inner.set_state(ConnectionState::Connected);
+        let handle = tokio::spawn(session::run(Arc::clone(&inner), link));
+        *inner.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        Ok(Tim {
+            _alive: Arc::new(AliveGuard {
+                inner: Arc::clone(&inner),
+            }),
+            inner,
+        })
+    }
+
+    /// Log out: tell the server, close the connection, stop reconnecting. Every later call
+    /// on this instance (and its clones) answers 6014.
+    pub async fn logout(&self) -> Result<(), TimError> {
+        let inner = &self.inner;
+        inner.check_logged_in()?;
+        if inner.state() == ConnectionState::Connected {
+            let _ = inner
+                .transport
+                .request(
+                    crate::protocol::op::LOGOUT,
+                    serde_json::json!({}),
+                    std::time::Duration::from_secs(2),
+                )
+                .await;
+        }
+        inner.shutdown();
+        let handle = inner
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = handle {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+        }
+        inner.set_state(ConnectionState::LoggedOut);
+        Ok(())
+    }
+
+    /// The logged-in user's id.
+    pub fn login_user(&self) -> String {
+        self.inner.me.clone()
+    }
+
+    pub fn connection_state(&self) -> ConnectionState {
+        self.inner.state()
+    }
+
+    /// A new event stream. The first listener also receives everything emitted since login.
+    pub fn add_listener(&self) -> mpsc::UnboundedReceiver<TimEvent> {
+        self.inner.events.add()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_dirs_are_plain_or_encoded() {
+        assert_eq!(user_dir_name("alice"), "alice");
+        assert_eq!(user_dir_name("a.b-c_d@e"), "a.b-c_d@e");
+        assert_eq!(user_dir_name(".."), "%2E%2E");
+        assert_eq!(user_dir_name("a/b"), "a%2Fb");
+        assert_eq!(user_dir_name("x y"), "x%20y");
+    }
+
+    #[test]
+    fn first_listener_gets_the_backlog() {
+        let hub = EventHub::default();
+        hub.emit(TimEvent::SyncFinished);
+        let mut rx = hub.add();
+        hub.emit(TimEvent::KickedOffline);
+        assert!(matches!(rx.try_recv(), Ok(TimEvent::SyncFinished)));
+        assert!(matches!(rx.try_recv(), Ok(TimEvent::KickedOffline)));
+        let mut second = hub.add();
+        hub.emit(TimEvent::TotalUnreadChanged(3));
+        assert!(matches!(rx.try_recv(), Ok(TimEvent::TotalUnreadChanged(3))));
+        assert!(matches!(
+            second.try_recv(),
+            Ok(TimEvent::TotalUnreadChanged(3))
+        ));
+    }
+}

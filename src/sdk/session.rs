@@ -1,0 +1,383 @@
+//! The session task: keeps one logged-in connection alive for a `Tim`.
+//!
+//! Per connection: log in → `sync` from the stored cursor until finished → refresh the
+//! conversation list → `SyncFinished` → apply pushes in arrival order, pinging now and then.
+//! When the connection drops it reconnects with jittered exponential backoff and does it
+//! all again. Pushes that arrive during the sync wait in the link's queue; since the server
+//! registers the connection for pushes before answering the login, sync + queued pushes
+//! cover everything (duplicates are dropped by msgID).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::cache::ConvChange;
+use super::error::TimError;
+use super::transport::{Backoff, Link, REQUEST_TIMEOUT};
+use super::{ConnectionState, Inner, TimEvent};
+use crate::model::{ConversationResult, limits};
+use crate::protocol::{
+    ConversationDeletedPush, ConversationListPush, GroupEventPush, LoginParams, LoginResult,
+    NewMessagePush, Push, SyncParams, SyncResult, codes, op, push,
+};
+
+/// How often an idle connection is pinged.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(20);
+/// A ping not answered within this is a dead connection.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Conversations per `getConversationList` page during the refresh.
+const CONVERSATION_PAGE: u32 = 100;
+
+fn decode<T: serde::de::DeserializeOwned>(op: &str, data: Value) -> Result<T, TimError> {
+    serde_json::from_value(data).map_err(|e| TimError::bad_response(op, e))
+}
+
+/// Connect and log in (the first frame on every connection).
+pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
+    let link = inner.transport.connect().await?;
+    let params = LoginParams {
+        user_id: inner.me.clone(),
+        user_sig: inner.user_sig.clone(),
+    };
+    let answer = inner
+        .transport
+        .request(
+            op::LOGIN,
+            serde_json::to_value(params).unwrap_or_default(),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .and_then(|data| decode::<LoginResult>(op::LOGIN, data));
+    match answer {
+        Ok(result) => {
+            // A cursor beyond the server's newest means the server's store was replaced:
+            // start over rather than miss everything it will store from now on.
+            if inner.cache.cursor()? > result.cursor {
+                inner.cache.set_cursor(0)?;
+            }
+            Ok(link)
+        }
+        Err(e) => {
+            inner.transport.kill(link.id);
+            Err(e)
+        }
+    }
+}
+
+/// The session loop; returns after logout, a kick or a refused re-login.
+pub(crate) async fn run(inner: Arc<Inner>, first: Link) {
+    let mut shutdown = inner.shutdown.subscribe();
+    let mut backoff = Backoff::default();
+    let mut next = Some(first);
+    loop {
+        if *shutdown.borrow() || inner.logged_out.load(Ordering::SeqCst) {
+            break;
+        }
+        let link = match next.take() {
+            Some(link) => link,
+            None => {
+                inner.set_state(ConnectionState::Connecting);
+                let attempt = tokio::select! {
+                    r = establish(&inner) => r,
+                    _ = shutdown.changed() => break,
+                };
+                match attempt {
+                    Ok(link) => link,
+                    Err(e) if e.is_auth() => {
+                        tracing::warn!(error = %e, "re-login refused; giving up");
+                        inner.logged_out.store(true, Ordering::SeqCst);
+                        inner.set_state(ConnectionState::LoggedOut);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "reconnect failed");
+                        inner.set_state(ConnectionState::Disconnected);
+                        let delay = backoff.next_delay();
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => continue,
+                            _ = shutdown.changed() => break,
+                        }
+                    }
+                }
+            }
+        };
+        inner.set_state(ConnectionState::Connected);
+        let link_id = link.id;
+        let synced = tokio::select! {
+            synced = drive(&inner, link) => synced,
+            _ = shutdown.changed() => {
+                inner.transport.kill(link_id);
+                break;
+            }
+        };
+        inner.synced.store(false, Ordering::SeqCst);
+        inner.transport.kill(link_id);
+        if inner.logged_out.load(Ordering::SeqCst) {
+            break;
+        }
+        if synced {
+            backoff.reset();
+        }
+        inner.set_state(ConnectionState::Disconnected);
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    inner.synced.store(false, Ordering::SeqCst);
+    if inner.logged_out.load(Ordering::SeqCst) {
+        inner.set_state(ConnectionState::LoggedOut);
+    }
+}
+
+/// Serve one logged-in connection until it ends. Returns whether the sync finished.
+async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
+    if let Err(e) = sync_messages(inner).await {
+        tracing::debug!(error = %e, "sync failed");
+        return false;
+    }
+    if let Err(e) = refresh_conversations(inner).await {
+        tracing::debug!(error = %e, "conversation refresh failed");
+        return false;
+    }
+    inner.synced.store(true, Ordering::SeqCst);
+    inner.events.emit(TimEvent::SyncFinished);
+
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    heartbeat.reset();
+    loop {
+        tokio::select! {
+            p = link.pushes.recv() => match p {
+                Some(p) => {
+                    apply_push(inner, p);
+                    if inner.logged_out.load(Ordering::SeqCst) {
+                        return true;
+                    }
+                }
+                None => return true,
+            },
+            _ = heartbeat.tick() => {
+                let ping = inner
+                    .transport
+                    .request(op::PING, serde_json::json!({}), HEARTBEAT_TIMEOUT)
+                    .await;
+                if let Err(e) = ping
+                    && e.code == codes::ERR_SDK_NET_WAIT_ACK_TIMEOUT
+                {
+                    tracing::debug!("heartbeat unanswered; reconnecting");
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Pull everything after the stored cursor, page by page, into the cache.
+async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
+    loop {
+        let cursor = inner.cache.cursor()?;
+        let params = SyncParams {
+            cursor,
+            count: limits::PAGE_MAX as u32,
+        };
+        let data = inner
+            .transport
+            .request(
+                op::SYNC,
+                serde_json::to_value(params).unwrap_or_default(),
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+        let page: SyncResult = decode(op::SYNC, data)?;
+        let stored = inner
+            .cache
+            .store_remote(page.message_list, Some(page.cursor))?;
+        for (msg, inserted) in stored {
+            if inserted {
+                inner.events.emit(TimEvent::NewMessage(msg));
+            }
+        }
+        if page.is_finished || page.cursor <= cursor {
+            return Ok(());
+        }
+    }
+}
+
+/// Fetch every server conversation (pages of `getConversationList`).
+pub(crate) async fn fetch_all_conversations(
+    inner: &Inner,
+) -> Result<Vec<crate::model::Conversation>, TimError> {
+    let mut all = Vec::new();
+    let mut next_seq = "0".to_string();
+    loop {
+        let data = inner
+            .transport
+            .request(
+                op::GET_CONVERSATION_LIST,
+                serde_json::json!({ "nextSeq": next_seq, "count": CONVERSATION_PAGE }),
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+        let page: ConversationResult = decode(op::GET_CONVERSATION_LIST, data)?;
+        all.extend(page.conversation_list);
+        if page.is_finished || page.next_seq == next_seq || page.next_seq.is_empty() {
+            return Ok(all);
+        }
+        next_seq = page.next_seq;
+    }
+}
+
+/// Replace the local conversation list with the server's (drafts stay).
+pub(crate) async fn refresh_conversations(inner: &Inner) -> Result<(), TimError> {
+    let all = fetch_all_conversations(inner).await?;
+    let outcome = inner.cache.merge_server_conversations(all, true)?;
+    inner.emit_changes(outcome.changes);
+    if !outcome.deleted.is_empty() {
+        inner
+            .events
+            .emit(TimEvent::ConversationDeleted(outcome.deleted));
+    }
+    if let Some(total) = outcome.total_unread {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(())
+}
+
+/// Ask the server for one conversation and take it as the truth (drafts stay).
+pub(crate) async fn refresh_conversation(
+    inner: &Inner,
+    conversation_id: &str,
+) -> Result<Option<crate::model::Conversation>, TimError> {
+    let data = inner
+        .request(
+            op::GET_CONVERSATION,
+            serde_json::json!({ "conversationID": conversation_id }),
+        )
+        .await?;
+    let Some(conv) = decode_conversation(data)? else {
+        return Ok(None);
+    };
+    let outcome = inner.cache.merge_server_conversations(vec![conv], false)?;
+    inner.emit_changes(outcome.changes);
+    if let Some(total) = outcome.total_unread {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(inner.cache.conversation(conversation_id)?)
+}
+
+/// `getConversation` answers `{conversationList: [conv]}` (the push shape) or a bare
+/// conversation.
+pub(crate) fn decode_conversation(
+    data: Value,
+) -> Result<Option<crate::model::Conversation>, TimError> {
+    if data.get("conversationList").is_some() {
+        let list: ConversationListPush = decode(op::GET_CONVERSATION, data)?;
+        return Ok(list.conversation_list.into_iter().next());
+    }
+    if data.get("conversation").is_some() {
+        return decode(op::GET_CONVERSATION, data["conversation"].clone()).map(Some);
+    }
+    if data.is_null() {
+        return Ok(None);
+    }
+    decode(op::GET_CONVERSATION, data).map(Some)
+}
+
+/// A conversation appeared because of a message: learn its display name and group type
+/// from the server in the background (its counters stay ours).
+pub(crate) fn learn_new_conversations(inner: &Arc<Inner>, changes: &[ConvChange]) {
+    for change in changes.iter().filter(|c| c.is_new) {
+        let inner = Arc::clone(inner);
+        let id = change.conversation.conversation_id.clone();
+        tokio::spawn(async move {
+            let data = inner
+                .request(
+                    op::GET_CONVERSATION,
+                    serde_json::json!({ "conversationID": id }),
+                )
+                .await;
+            let Ok(Ok(Some(server))) = data.map(decode_conversation) else {
+                return;
+            };
+            if let Ok(Some(conv)) = inner.cache.merge_descriptive(&server) {
+                inner.events.emit(TimEvent::ConversationChanged(vec![conv]));
+            }
+        });
+    }
+}
+
+fn apply_push(inner: &Arc<Inner>, p: Push) {
+    let result = match p.push.as_str() {
+        push::NEW_MESSAGE => apply_new_message(inner, p.data),
+        push::CONVERSATION_CHANGED => apply_conversation_changed(inner, p.data),
+        push::CONVERSATION_DELETED => apply_conversation_deleted(inner, p.data),
+        push::GROUP_EVENT => decode::<GroupEventPush>(push::GROUP_EVENT, p.data)
+            .map(|g| inner.events.emit(TimEvent::GroupEvent(g))),
+        push::KICKED_OFFLINE => {
+            inner.logged_out.store(true, Ordering::SeqCst);
+            inner.events.emit(TimEvent::KickedOffline);
+            inner.set_state(ConnectionState::LoggedOut);
+            Ok(())
+        }
+        other => {
+            tracing::debug!(push = other, "unknown push ignored");
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(push = %p.push, error = %e, "push not applied");
+    }
+}
+
+fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
+    let push: NewMessagePush = decode(push::NEW_MESSAGE, data)?;
+    let outcome = inner.cache.apply_incoming(push, true)?;
+    if outcome.inserted {
+        inner.events.emit(TimEvent::NewMessage(outcome.message));
+    }
+    if let Some(change) = outcome.conversation {
+        learn_new_conversations(inner, std::slice::from_ref(&change));
+        inner.emit_changes(vec![change]);
+    }
+    if let Some(total) = outcome.total_unread {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(())
+}
+
+fn apply_conversation_changed(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
+    let list: ConversationListPush = decode(push::CONVERSATION_CHANGED, data)?;
+    let outcome = inner
+        .cache
+        .merge_server_conversations(list.conversation_list, false)?;
+    inner.emit_changes(outcome.changes);
+    if let Some(total) = outcome.total_unread {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(())
+}
+
+fn apply_conversation_deleted(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
+    let list: ConversationDeletedPush = decode(push::CONVERSATION_DELETED, data)?;
+    let mut deleted = Vec::new();
+    let mut total = None;
+    for id in list.conversation_id_list {
+        let (existed, t) = inner.cache.delete_conversation(&id)?;
+        if existed {
+            deleted.push(id);
+        }
+        if t.is_some() {
+            total = t;
+        }
+    }
+    if !deleted.is_empty() {
+        inner.events.emit(TimEvent::ConversationDeleted(deleted));
+    }
+    if let Some(total) = total {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(())
+}

@@ -1018,3 +1018,410 @@ fn merge_one(
         })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Elem, TextElem};
+
+    fn open(dir: &tempfile::TempDir, me: &str) -> Cache {
+        Cache::open(&dir.path().join(me).join("cache.db"), me).unwrap()
+    }
+
+    fn text(sender: &str, receiver: &str, msg_id: &str, seq: u64, body: &str) -> Message {
+        let mut m = Message {
+            msg_id: msg_id.to_string(),
+            id: format!("created_temp_id-{msg_id}"),
+            sender: sender.to_string(),
+            receiver: Some(receiver.to_string()),
+            seq,
+            timestamp: 1_700_000_000 + seq as i64,
+            status: MessageStatus::SendSucc,
+            ..Default::default()
+        };
+        m.set_elem(Elem::Text(TextElem {
+            text: body.to_string(),
+        }));
+        m
+    }
+
+    fn group_msg(sender: &str, group: &str, msg_id: &str, seq: u64) -> Message {
+        let mut m = text(sender, "", msg_id, seq, "hi");
+        m.receiver = None;
+        m.group_id = Some(group.to_string());
+        m
+    }
+
+    fn push(msg: Message, cursor: u64, counted: bool) -> NewMessagePush {
+        NewMessagePush {
+            message: msg,
+            cursor: Some(cursor),
+            unread_counted: counted,
+        }
+    }
+
+    fn created(me: &str, id: &str, body: &str) -> Message {
+        let mut m = Message {
+            id: id.to_string(),
+            sender: me.to_string(),
+            is_self: true,
+            ..Default::default()
+        };
+        m.set_elem(Elem::Text(TextElem {
+            text: body.to_string(),
+        }));
+        m
+    }
+
+    fn bodies(list: &[Message]) -> Vec<String> {
+        list.iter().map(|m| m.preview()).collect()
+    }
+
+    #[test]
+    fn created_message_is_invisible_until_sent_and_keeps_local_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        let mut msg = created("alice", "c1", "hello");
+        cache.insert_created(&msg).unwrap();
+        assert!(cache.find_own("c1").unwrap().is_some());
+        assert!(
+            cache
+                .page("c2c_bob", Direction::Older, OrderKey::NEWEST, 10)
+                .unwrap()
+                .is_empty()
+        );
+
+        msg.receiver = Some("bob".into());
+        msg.local_custom_data = Some("only-here".into());
+        let sending = cache.mark_sending(&msg).unwrap();
+        assert_eq!(sending.status, MessageStatus::Sending);
+        assert_eq!(sending.user_id.as_deref(), Some("bob"));
+        let page = cache
+            .page("c2c_bob", Direction::Older, OrderKey::NEWEST, 10)
+            .unwrap();
+        assert_eq!(bodies(&page), ["hello"]);
+        assert_eq!(page[0].status, MessageStatus::Sending);
+
+        // The server's copy never carries localCustomData; the cache keeps ours.
+        let mut server = text("alice", "bob", "m1", 1, "hello");
+        server.id = "c1".into();
+        let ack = cache.complete_send("c1", server, Some(7)).unwrap();
+        assert_eq!(ack.message.status, MessageStatus::SendSucc);
+        assert_eq!(ack.message.local_custom_data.as_deref(), Some("only-here"));
+        let change = ack.conversation.unwrap();
+        assert!(change.is_new);
+        assert_eq!(change.conversation.orderkey, 7);
+        assert_eq!(change.conversation.unread_count, 0);
+        assert_eq!(change.conversation.last_message.unwrap().msg_id, "m1");
+        let stored = cache.find_by_msg_id("m1").unwrap().unwrap();
+        assert_eq!(stored.local_custom_data.as_deref(), Some("only-here"));
+        assert_eq!(cache.max_seq("c2c_bob").unwrap(), 1);
+    }
+
+    #[test]
+    fn remote_messages_are_deduplicated_by_msg_id_and_creation_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        // A send whose ack was lost: the row has only the creation id.
+        let mut mine = created("alice", "c9", "lost ack");
+        mine.receiver = Some("bob".into());
+        mine.local_custom_data = Some("keep".into());
+        cache.insert_created(&mine).unwrap();
+        cache.mark_sending(&mine).unwrap();
+
+        let mut echoed = text("alice", "bob", "m2", 2, "lost ack");
+        echoed.id = "c9".into();
+        let batch = vec![text("bob", "alice", "m1", 1, "hi"), echoed];
+        let out = cache.store_remote(batch.clone(), Some(10)).unwrap();
+        assert_eq!(
+            out.iter().map(|(_, new)| *new).collect::<Vec<_>>(),
+            [true, false]
+        );
+        assert_eq!(out[1].0.local_custom_data.as_deref(), Some("keep"));
+        assert_eq!(cache.cursor().unwrap(), 10);
+
+        let again = cache.store_remote(batch, Some(12)).unwrap();
+        assert!(again.iter().all(|(_, new)| !new));
+        let page = cache
+            .page("c2c_bob", Direction::Newer, OrderKey::OLDEST, 10)
+            .unwrap();
+        assert_eq!(bodies(&page), ["hi", "lost ack"]);
+        assert!(page.iter().all(|m| m.status == MessageStatus::SendSucc));
+        assert!(!page[0].is_self && page[1].is_self);
+        assert!(page.iter().all(|m| m.user_id.as_deref() == Some("bob")));
+    }
+
+    #[test]
+    fn incoming_messages_drive_unread_last_message_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        let out = cache
+            .apply_incoming(push(text("bob", "alice", "m1", 1, "one"), 5, true), true)
+            .unwrap();
+        assert!(out.inserted);
+        let conv = out.conversation.unwrap();
+        assert!(conv.is_new);
+        assert_eq!(conv.conversation.conversation_id, "c2c_bob");
+        assert_eq!(conv.conversation.unread_count, 1);
+        assert_eq!(out.total_unread, Some(1));
+        assert_eq!(cache.cursor().unwrap(), 5);
+
+        // Excluded from unread (server says not counted) and from last message.
+        let mut quiet = text("bob", "alice", "m2", 2, "quiet");
+        quiet.is_excluded_from_last_message = true;
+        let out = cache.apply_incoming(push(quiet, 6, false), true).unwrap();
+        let conv = out.conversation.map(|c| c.conversation);
+        assert!(conv.is_none(), "nothing visible changed: {conv:?}");
+        assert_eq!(out.total_unread, None);
+        let c = cache.conversation("c2c_bob").unwrap().unwrap();
+        assert_eq!(c.last_message.unwrap().msg_id, "m1");
+        assert_eq!(c.orderkey, 5);
+
+        // My own message from another device: no unread, becomes last.
+        let out = cache
+            .apply_incoming(push(text("alice", "bob", "m3", 3, "mine"), 8, true), true)
+            .unwrap();
+        assert!(out.message.is_self);
+        let c = out.conversation.unwrap().conversation;
+        assert_eq!(c.unread_count, 1);
+        assert_eq!(c.last_message.unwrap().msg_id, "m3");
+        assert_eq!(c.orderkey, 8);
+
+        // A duplicate changes nothing.
+        let out = cache
+            .apply_incoming(push(text("bob", "alice", "m1", 1, "one"), 5, true), true)
+            .unwrap();
+        assert!(!out.inserted && out.conversation.is_none());
+        assert_eq!(cache.total_unread().unwrap(), 1);
+        assert_eq!(cache.cursor().unwrap(), 8);
+    }
+
+    #[test]
+    fn online_only_messages_are_never_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        let mut typing = text("bob", "alice", "m-typing", 0, "typing…");
+        typing.is_online_only = true;
+        let out = cache
+            .apply_incoming(
+                NewMessagePush {
+                    message: typing,
+                    cursor: None,
+                    unread_counted: false,
+                },
+                true,
+            )
+            .unwrap();
+        assert!(out.inserted);
+        assert!(out.conversation.is_none());
+        assert!(cache.conversation("c2c_bob").unwrap().is_none());
+        assert!(
+            cache
+                .page("c2c_bob", Direction::Older, OrderKey::NEWEST, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(cache.cursor().unwrap(), 0);
+
+        // Sending one: the created row goes away on the ack.
+        let mut mine = created("alice", "c1", "typing");
+        mine.receiver = Some("bob".into());
+        cache.insert_created(&mine).unwrap();
+        let mut ack = text("alice", "bob", "m-on", 0, "typing");
+        ack.is_online_only = true;
+        let out = cache.complete_send("c1", ack, None).unwrap();
+        assert!(out.conversation.is_none());
+        assert!(cache.find_own("c1").unwrap().is_none());
+    }
+
+    #[test]
+    fn group_messages_count_per_server_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "carol");
+        let out = cache
+            .apply_incoming(push(group_msg("bob", "g1", "m1", 1), 3, true), true)
+            .unwrap();
+        let c = out.conversation.unwrap().conversation;
+        assert_eq!(c.conversation_id, "group_g1");
+        assert_eq!(c.group_id.as_deref(), Some("g1"));
+        assert_eq!(c.unread_count, 1);
+        assert!(out.message.user_id.is_none());
+        // Targeted (server: not counted).
+        let mut t = group_msg("bob", "g1", "m2", 2);
+        t.target_group_member_list = vec!["carol".into()];
+        let out = cache.apply_incoming(push(t, 4, false), true).unwrap();
+        let c = out.conversation.unwrap().conversation;
+        assert_eq!(c.unread_count, 1);
+        assert_eq!(c.last_message.unwrap().msg_id, "m2");
+    }
+
+    #[test]
+    fn server_snapshot_is_not_double_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        // The server's list already reflects m1..m2 (unread 2).
+        let mut server = stub_conversation("c2c_bob");
+        server.unread_count = 2;
+        server.orderkey = 9;
+        server.last_message = Some(Box::new(text("bob", "alice", "m2", 2, "two")));
+        let out = cache
+            .merge_server_conversations(vec![server], true)
+            .unwrap();
+        assert_eq!(out.changes.len(), 1);
+        assert_eq!(out.total_unread, Some(2));
+        // The push for m2 arrives afterwards: already counted.
+        cache
+            .apply_incoming(push(text("bob", "alice", "m2", 2, "two"), 9, true), true)
+            .unwrap();
+        assert_eq!(cache.total_unread().unwrap(), 2);
+        // m3 is news.
+        cache
+            .apply_incoming(push(text("bob", "alice", "m3", 3, "three"), 11, true), true)
+            .unwrap();
+        let c = cache.conversation("c2c_bob").unwrap().unwrap();
+        assert_eq!(c.unread_count, 3);
+        assert_eq!(c.orderkey, 11);
+    }
+
+    #[test]
+    fn merge_keeps_drafts_and_drops_stale_conversations() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        cache
+            .apply_incoming(push(text("bob", "alice", "m1", 1, "x"), 1, true), true)
+            .unwrap();
+        cache
+            .apply_incoming(push(text("dave", "alice", "m2", 1, "y"), 2, true), true)
+            .unwrap();
+        let change = cache.set_draft("c2c_bob", Some("unfinished")).unwrap();
+        assert!(!change.is_new);
+        let change = cache.set_draft("c2c_erin", Some("hello erin")).unwrap();
+        assert!(change.is_new);
+
+        let mut bob = stub_conversation("c2c_bob");
+        bob.custom_data = "pinned-by-other-device".into();
+        bob.is_pinned = true;
+        let out = cache.merge_server_conversations(vec![bob], true).unwrap();
+        assert_eq!(out.deleted, ["c2c_dave"]);
+        let list = cache.conversations(0, 10).unwrap();
+        let ids: Vec<_> = list.iter().map(|c| c.conversation_id.as_str()).collect();
+        assert_eq!(ids, ["c2c_bob", "c2c_erin"]);
+        assert_eq!(list[0].draft_text.as_deref(), Some("unfinished"));
+        assert_eq!(list[0].custom_data, "pinned-by-other-device");
+        assert!(list[0].draft_timestamp.is_some());
+        assert_eq!(list[1].draft_text.as_deref(), Some("hello erin"));
+
+        cache.set_draft("c2c_bob", Some("")).unwrap();
+        assert_eq!(
+            cache.conversation("c2c_bob").unwrap().unwrap().draft_text,
+            None
+        );
+    }
+
+    #[test]
+    fn list_orders_pinned_first_then_activity() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        let mut list = Vec::new();
+        for (i, id) in ["c2c_a", "c2c_b", "c2c_c", "group_g"].iter().enumerate() {
+            let mut c = stub_conversation(id);
+            c.orderkey = (i as u64 + 1) * 10;
+            c.is_pinned = *id == "c2c_a";
+            list.push(c);
+        }
+        cache.merge_server_conversations(list, true).unwrap();
+        let ids: Vec<_> = cache
+            .conversations(0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.conversation_id)
+            .collect();
+        assert_eq!(ids, ["c2c_a", "group_g", "c2c_c", "c2c_b"]);
+        let second: Vec<_> = cache
+            .conversations(2, 2)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.conversation_id)
+            .collect();
+        assert_eq!(second, ["c2c_c", "c2c_b"]);
+    }
+
+    #[test]
+    fn pages_run_both_ways_and_place_unsent_messages_after_their_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        let msgs: Vec<_> = (1..=5)
+            .map(|s| text("bob", "alice", &format!("m{s}"), s, &format!("#{s}")))
+            .collect();
+        cache.store_remote(msgs, None).unwrap();
+        let mut unsent = created("alice", "c-new", "draft-send");
+        unsent.receiver = Some("bob".into());
+        cache.insert_created(&unsent).unwrap();
+        cache.mark_sending(&unsent).unwrap();
+        cache.mark_failed("c-new").unwrap();
+
+        let newest = cache
+            .page("c2c_bob", Direction::Older, OrderKey::NEWEST, 3)
+            .unwrap();
+        assert_eq!(bodies(&newest), ["draft-send", "#5", "#4"]);
+        assert_eq!(newest[0].status, MessageStatus::SendFail);
+        let pos = cache.position("c2c_bob", "m4").unwrap().unwrap();
+        assert_eq!(pos.seq, 4);
+        let older = cache
+            .page("c2c_bob", Direction::Older, pos.key, 10)
+            .unwrap();
+        assert_eq!(bodies(&older), ["#3", "#2", "#1"]);
+        let newer = cache
+            .page("c2c_bob", Direction::Newer, pos.key, 10)
+            .unwrap();
+        assert_eq!(bodies(&newer), ["#5", "draft-send"]);
+        let pos = cache.position("c2c_bob", "c-new").unwrap().unwrap();
+        assert_eq!(pos.seq, 0);
+        assert_eq!(pos.key.seq, 5);
+        let range = cache
+            .range(
+                "c2c_bob",
+                Direction::Older,
+                OrderKey::NEWEST,
+                OrderKey { seq: 4, sub: 0 },
+            )
+            .unwrap();
+        assert_eq!(bodies(&range), ["draft-send", "#5", "#4"]);
+    }
+
+    #[test]
+    fn reopening_keeps_drafts_and_fails_interrupted_sends() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let cache = open(&dir, "alice");
+            cache.set_draft("group_g1", Some("草稿 draft")).unwrap();
+            let mut m = created("alice", "c1", "in flight");
+            m.group_id = Some("g1".into());
+            cache.insert_created(&m).unwrap();
+            cache.mark_sending(&m).unwrap();
+            cache.set_cursor(42).unwrap();
+        }
+        let cache = open(&dir, "alice");
+        let conv = cache.conversation("group_g1").unwrap().unwrap();
+        assert_eq!(conv.draft_text.as_deref(), Some("草稿 draft"));
+        assert_eq!(
+            cache.find_own("c1").unwrap().unwrap().status,
+            MessageStatus::SendFail
+        );
+        assert_eq!(cache.cursor().unwrap(), 42);
+    }
+
+    #[test]
+    fn deleting_a_conversation_removes_its_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir, "alice");
+        cache
+            .apply_incoming(push(text("bob", "alice", "m1", 1, "x"), 1, true), true)
+            .unwrap();
+        let (existed, total) = cache.delete_conversation("c2c_bob").unwrap();
+        assert!(existed);
+        assert_eq!(total, Some(0));
+        assert!(cache.find_by_msg_id("m1").unwrap().is_none());
+        assert!(!cache.delete_conversation("c2c_bob").unwrap().0);
+    }
+}

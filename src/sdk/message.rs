@@ -600,3 +600,92 @@ async fn fetch_from_server(
         message_list,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seqs(list: &[u64]) -> Vec<Message> {
+        list.iter()
+            .map(|&seq| Message {
+                seq,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn older_pages_must_be_dense_from_the_start() {
+        let page = seqs(&[9, 8, 7]);
+        assert_eq!(
+            page_verdict(Direction::Older, Some(9), &page, 3, false),
+            Some(false)
+        );
+        assert_eq!(
+            page_verdict(Direction::Older, Some(10), &page, 3, false),
+            None
+        );
+        // A hole (a targeted message for someone else, or never fetched).
+        assert_eq!(
+            page_verdict(Direction::Older, Some(9), &seqs(&[9, 7, 6]), 3, true),
+            None
+        );
+        // Reaching seq 1 finishes, full or not.
+        assert_eq!(
+            page_verdict(Direction::Older, Some(2), &seqs(&[2, 1]), 5, false),
+            Some(true)
+        );
+        // Short page that doesn't reach 1: the cache may lack older ones.
+        assert_eq!(
+            page_verdict(Direction::Older, Some(5), &seqs(&[5, 4]), 5, true),
+            None
+        );
+        // From the newest: only trusted once synced.
+        assert_eq!(page_verdict(Direction::Older, None, &page, 3, false), None);
+        assert_eq!(
+            page_verdict(Direction::Older, None, &page, 3, true),
+            Some(false)
+        );
+        assert_eq!(
+            page_verdict(Direction::Older, None, &[], 3, true),
+            Some(true)
+        );
+        // Unsent messages (seq 0) don't break density.
+        assert_eq!(
+            page_verdict(Direction::Older, None, &seqs(&[0, 3, 2, 1]), 4, true),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn newer_pages_are_final_only_when_synced() {
+        assert_eq!(
+            page_verdict(Direction::Newer, Some(1), &seqs(&[1, 2, 3]), 3, false),
+            Some(false)
+        );
+        assert_eq!(
+            page_verdict(Direction::Newer, Some(2), &seqs(&[1, 2, 3]), 3, false),
+            None
+        );
+        assert_eq!(
+            page_verdict(Direction::Newer, Some(4), &seqs(&[4, 5]), 3, false),
+            None
+        );
+        assert_eq!(
+            page_verdict(Direction::Newer, Some(4), &seqs(&[4, 5]), 3, true),
+            Some(true)
+        );
+        assert_eq!(
+            page_verdict(Direction::Newer, Some(4), &seqs(&[4, 6]), 3, true),
+            None
+        );
+    }
+
+    #[test]
+    fn creation_ids_look_like_v2tim_ones_and_differ() {
+        let a = new_creation_id();
+        let b = new_creation_id();
+        assert!(a.starts_with("created_temp_id-"));
+        assert_ne!(a, b);
+    }
+}

@@ -81,11 +81,21 @@ pub struct Response {
 
 impl Response {
     pub fn ok(req_id: u64, data: Value) -> Self {
-        Self { req_id, code: codes::OK, desc: String::new(), data }
+        Self {
+            req_id,
+            code: codes::OK,
+            desc: String::new(),
+            data,
+        }
     }
 
     pub fn err(req_id: u64, code: i32, desc: impl Into<String>) -> Self {
-        Self { req_id, code, desc: desc.into(), data: Value::Null }
+        Self {
+            req_id,
+            code,
+            desc: desc.into(),
+            data: Value::Null,
+        }
     }
 }
 

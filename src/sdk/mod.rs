@@ -13,7 +13,51 @@
 //! SQLite file per user) and a [`session`] task that logs in again after every reconnect,
 //! syncs what was missed and applies pushes to the cache before announcing them.
 //!
-//! Behaviour chosen where V2TIM is silent is listed in `docs/SDK.md`.
+//! # Behaviour chosen where V2TIM (or our spec) is silent
+//!
+//! - **Login** returns once the `login` op succeeded; the sync (messages from the stored
+//!   cursor, then the whole conversation list) runs in the background and ends with
+//!   `SyncFinished`. Events emitted before the first `add_listener` are buffered and handed
+//!   to that first listener, so `login` → `add_listener` never misses the first sync.
+//! - **Created messages** are kept in the cache with status *sending* (1) but belong to no
+//!   conversation, so they never show in history until `send_message`. Never-sent ones are
+//!   dropped after 7 days. `create_targeted_group_message` makes a *new* created message
+//!   (new id); the original stays usable.
+//! - **send_message** validation failures (6017, 8001) change nothing: the message stays
+//!   created-but-unsent. Once validated the message joins its conversation as *sending*
+//!   (placed after the newest stored message), `MessageUpdated` fires, and it ends *sent*
+//!   (2) or *failed* (3), `MessageUpdated` again. The conversation (last message, order) is
+//!   updated on the ack, not before. A failed message can be sent again with the same id
+//!   (the server dedupes by it). A message already sent is refused (6017).
+//! - **Sends survive reconnects**: a send started while disconnected, or cut off by a
+//!   disconnect, waits for the session to reconnect and is retried with the same creation
+//!   id, for up to 30 s; then it fails with 9508 / 9520. All other requests fail fast with
+//!   9508 while disconnected. A message left *sending* by a previous process is marked
+//!   failed when the cache is opened.
+//! - **Online-only** messages never enter the cache, on either side: the sender gets the
+//!   result and `MessageUpdated` events, receivers get `NewMessage`, no conversation,
+//!   unread or history changes. A failed online-only send stays created (resendable).
+//! - `receiver` + `group_id` (targeted to one member) is sent as both on the wire; the
+//!   sender's copy shows `targetGroupMemberList = [receiver]`.
+//! - **Unread** is counted locally from pushes (`unreadCounted`, not my own). The server's
+//!   conversation objects replace local counters whenever they arrive (list refresh after
+//!   every sync, `conversationChanged`, answers to my own changes); a message whose seq the
+//!   last server snapshot already covered is not counted again.
+//! - **Messages brought by sync** emit `NewMessage` too (they are new to this device); the
+//!   conversation list is then refreshed from the server, which emits
+//!   `NewConversation`/`ConversationChanged`/`ConversationDeleted`/`TotalUnreadChanged`.
+//!   Conversations the server no longer lists are removed locally unless they hold a draft
+//!   or an unsent/failed message.
+//! - **Cloud history** is served from the cache when the cached page has no seq hole and,
+//!   for the newest end, the current connection has finished its sync; otherwise the
+//!   server is asked and its page stored. While disconnected cloud types read the cache.
+//! - **Drafts** on a conversation not known yet create it locally.
+//! - A re-login refused with a UserSig/identity code (70001–70052, 6206, 7003) or a
+//!   `kickedOffline` push ends the session: state `LoggedOut`, every call answers 6014.
+//! - The cache directory is `<data_dir>/<userID>`; user ids that are not plain file names
+//!   (they may contain `/`, spaces, …) are percent-encoded.
+//! - Dropping the last `Tim` handle ends the session like `logout` (without telling the
+//!   server).
 
 mod cache;
 mod conversation;

@@ -605,11 +605,12 @@ impl Cache {
     /// push, answers to our own changes). Local drafts stay; the last message keeps its
     /// local fields when this device has it. With `complete`, the list is everything the
     /// server has: local conversations missing from it are dropped, unless they hold a
-    /// draft or a message that is still being sent or failed.
+    /// draft or a message that is still being sent or failed, or were activated after the
+    /// list was taken (`orderkey` beyond `complete`'s cursor).
     pub fn merge_server_conversations(
         &self,
         list: Vec<Conversation>,
-        complete: bool,
+        complete: Option<u64>,
     ) -> Result<MergeOutcome> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -622,15 +623,19 @@ impl Cache {
                 out.changes.push(change);
             }
         }
-        if complete {
+        if let Some(cursor) = complete {
             let mut stmt = tx.prepare(
                 "SELECT c.conversation_id FROM conversations c
-                 WHERE c.draft_text IS NULL AND NOT EXISTS (
+                 WHERE c.draft_text IS NULL AND c.orderkey <= ?3 AND NOT EXISTS (
                      SELECT 1 FROM messages m WHERE m.conversation_id = c.conversation_id
                        AND m.status IN (?1, ?2))",
             )?;
             let rows = stmt.query_map(
-                params![MessageStatus::Sending as u8, MessageStatus::SendFail as u8],
+                params![
+                    MessageStatus::Sending as u8,
+                    MessageStatus::SendFail as u8,
+                    cursor as i64
+                ],
                 |r| r.get::<_, String>(0),
             )?;
             let mut stale = Vec::new();
@@ -1265,7 +1270,7 @@ mod tests {
         server.orderkey = 9;
         server.last_message = Some(Box::new(text("bob", "alice", "m2", 2, "two")));
         let out = cache
-            .merge_server_conversations(vec![server], true)
+            .merge_server_conversations(vec![server], Some(u64::MAX))
             .unwrap();
         assert_eq!(out.changes.len(), 1);
         assert_eq!(out.total_unread, Some(2));
@@ -1301,7 +1306,9 @@ mod tests {
         let mut bob = stub_conversation("c2c_bob");
         bob.custom_data = "pinned-by-other-device".into();
         bob.is_pinned = true;
-        let out = cache.merge_server_conversations(vec![bob], true).unwrap();
+        let out = cache
+            .merge_server_conversations(vec![bob], Some(u64::MAX))
+            .unwrap();
         assert_eq!(out.deleted, ["c2c_dave"]);
         let list = cache.conversations(0, 10).unwrap();
         let ids: Vec<_> = list.iter().map(|c| c.conversation_id.as_str()).collect();
@@ -1329,7 +1336,9 @@ mod tests {
             c.is_pinned = *id == "c2c_a";
             list.push(c);
         }
-        cache.merge_server_conversations(list, true).unwrap();
+        cache
+            .merge_server_conversations(list, Some(u64::MAX))
+            .unwrap();
         let ids: Vec<_> = cache
             .conversations(0, 10)
             .unwrap()

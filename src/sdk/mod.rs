@@ -259,6 +259,9 @@ impl Inner {
     }
 }
 
+/// Events kept for the first listener at most; older ones are dropped first.
+const BACKLOG_MAX: usize = 100_000;
+
 /// Listener registry. Events emitted before the first listener is added are kept and
 /// handed to it, so `login` → `add_listener` misses nothing (e.g. the first SyncFinished).
 #[derive(Default)]
@@ -268,14 +271,14 @@ struct EventHub {
 
 struct HubState {
     listeners: Vec<mpsc::UnboundedSender<TimEvent>>,
-    backlog: Option<Vec<TimEvent>>,
+    backlog: Option<std::collections::VecDeque<TimEvent>>,
 }
 
 impl Default for HubState {
     fn default() -> Self {
         HubState {
             listeners: Vec::new(),
-            backlog: Some(Vec::new()),
+            backlog: Some(std::collections::VecDeque::new()),
         }
     }
 }
@@ -284,7 +287,10 @@ impl EventHub {
     fn emit(&self, event: TimEvent) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(backlog) = state.backlog.as_mut() {
-            backlog.push(event);
+            if backlog.len() >= BACKLOG_MAX {
+                backlog.pop_front();
+            }
+            backlog.push_back(event);
             return;
         }
         state.listeners.retain(|l| l.send(event.clone()).is_ok());

@@ -232,8 +232,9 @@ pub(crate) async fn fetch_all_conversations(
 
 /// Replace the local conversation list with the server's (drafts stay).
 pub(crate) async fn refresh_conversations(inner: &Inner) -> Result<(), TimError> {
+    let cursor = inner.cache.cursor()?;
     let all = fetch_all_conversations(inner).await?;
-    let outcome = inner.cache.merge_server_conversations(all, true)?;
+    let outcome = inner.cache.merge_server_conversations(all, Some(cursor))?;
     inner.emit_changes(outcome.changes);
     if !outcome.deleted.is_empty() {
         inner
@@ -260,7 +261,7 @@ pub(crate) async fn refresh_conversation(
     let Some(conv) = decode_conversation(data)? else {
         return Ok(None);
     };
-    let outcome = inner.cache.merge_server_conversations(vec![conv], false)?;
+    let outcome = inner.cache.merge_server_conversations(vec![conv], None)?;
     inner.emit_changes(outcome.changes);
     if let Some(total) = outcome.total_unread {
         inner.events.emit(TimEvent::TotalUnreadChanged(total));
@@ -352,7 +353,7 @@ fn apply_conversation_changed(inner: &Arc<Inner>, data: Value) -> Result<(), Tim
     let list: ConversationListPush = decode(push::CONVERSATION_CHANGED, data)?;
     let outcome = inner
         .cache
-        .merge_server_conversations(list.conversation_list, false)?;
+        .merge_server_conversations(list.conversation_list, None)?;
     inner.emit_changes(outcome.changes);
     if let Some(total) = outcome.total_unread {
         inner.events.emit(TimEvent::TotalUnreadChanged(total));

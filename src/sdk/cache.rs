@@ -634,7 +634,7 @@ impl Cache {
                 params![
                     MessageStatus::Sending as u8,
                     MessageStatus::SendFail as u8,
-                    cursor as i64
+                    cursor.min(i64::MAX as u64) as i64
                 ],
                 |r| r.get::<_, String>(0),
             )?;
@@ -1306,8 +1306,13 @@ mod tests {
         let mut bob = stub_conversation("c2c_bob");
         bob.custom_data = "pinned-by-other-device".into();
         bob.is_pinned = true;
+        // Taken before dave's conversation was activated (orderkey 2): dave stays.
         let out = cache
-            .merge_server_conversations(vec![bob], Some(u64::MAX))
+            .merge_server_conversations(vec![bob.clone()], Some(1))
+            .unwrap();
+        assert!(out.deleted.is_empty());
+        let out = cache
+            .merge_server_conversations(vec![bob], Some(2))
             .unwrap();
         assert_eq!(out.deleted, ["c2c_dave"]);
         let list = cache.conversations(0, 10).unwrap();

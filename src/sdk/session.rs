@@ -266,7 +266,7 @@ pub(crate) async fn refresh_conversation(
     if let Some(total) = outcome.total_unread {
         inner.events.emit(TimEvent::TotalUnreadChanged(total));
     }
-    Ok(inner.cache.conversation(conversation_id)?)
+    inner.cache.conversation(conversation_id)
 }
 
 /// `getConversation` answers `{conversationList: [conv]}` (the push shape) or a bare

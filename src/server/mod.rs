@@ -60,6 +60,7 @@ pub struct ServerOptions {
     /// A socket that has not logged in by then is closed (1008).
     pub auth_deadline: Duration,
     /// Frames queued per connection before it counts as too slow and is disconnected.
+    /// Larger than one commit batch (1024 commands), so a burst alone never trips it.
     pub outbound_queue: usize,
     /// Requests of one connection in progress at once; beyond that the socket is not read.
     pub max_in_flight: usize,
@@ -71,7 +72,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             auth_deadline: Duration::from_secs(10),
-            outbound_queue: 1024,
+            outbound_queue: 4096,
             max_in_flight: 256,
             shutdown_grace: Duration::from_secs(5),
         }

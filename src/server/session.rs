@@ -24,6 +24,9 @@ use crate::usersig;
 
 type WsStream = SplitStream<WebSocketStream<TcpStream>>;
 
+/// After sending a close frame, how long to wait for the peer's answer.
+const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What to do after a frame.
 enum Flow {
     Continue,
@@ -145,8 +148,32 @@ impl Session {
         if let Some(user) = self.user.take() {
             self.shared.hub.unregister(&user, self.conn.id);
         }
-        if let Some((code, reason)) = closing {
-            let _ = self.conn.send(Outbound::Close(code, reason)).await;
+        if let Some((code, reason)) = closing
+            && self.conn.send(Outbound::Close(code, reason)).await
+        {
+            // Read on until the peer answers the close (or goes): closing a socket with
+            // unread input resets it, and the peer would never see the close code.
+            let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+                let mut errors = 0;
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(Message::Close(_)) => break,
+                        Ok(_) => {}
+                        Err(
+                            tungstenite::Error::ConnectionClosed
+                            | tungstenite::Error::AlreadyClosed
+                            | tungstenite::Error::Io(_),
+                        ) => break,
+                        Err(_) => {
+                            errors += 1;
+                            if errors > 3 {
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
         }
     }
 

@@ -194,6 +194,32 @@ impl RawClient {
         (code, r["desc"].as_str().unwrap_or_default().to_string())
     }
 
+    /// The next response, whatever its reqId (pushes meanwhile are kept).
+    pub async fn next_response(&mut self) -> Value {
+        if let Some(id) = self.responses.keys().next().copied() {
+            if let Some(r) = self.responses.remove(&id) {
+                return r;
+            }
+        }
+        loop {
+            let frame = self.read_frame().await;
+            if frame.get("push").is_some() {
+                self.pushes.push_back(frame);
+            } else {
+                return frame;
+            }
+        }
+    }
+
+    /// One raw read: `Some(true)` a push, `Some(false)` any other frame, `None` the end.
+    pub async fn raw_next(&mut self) -> Option<bool> {
+        match self.ws.next().await {
+            Some(Ok(Message::Text(t))) => Some(t.contains(r#""push":"#)),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => None,
+            Some(Ok(_)) => Some(false),
+        }
+    }
+
     /// The next push (any name).
     pub async fn next_push(&mut self) -> Value {
         if let Some(p) = self.pushes.pop_front() {

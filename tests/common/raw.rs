@@ -110,6 +110,7 @@ pub struct RawClient {
     next_req: u64,
     pushes: VecDeque<Value>,
     responses: HashMap<u64, Value>,
+    closed: Option<Ended>,
 }
 
 impl RawClient {
@@ -122,6 +123,7 @@ impl RawClient {
             next_req: 0,
             pushes: VecDeque::new(),
             responses: HashMap::new(),
+            closed: None,
         }
     }
 
@@ -196,10 +198,10 @@ impl RawClient {
 
     /// The next response, whatever its reqId (pushes meanwhile are kept).
     pub async fn next_response(&mut self) -> Value {
-        if let Some(id) = self.responses.keys().next().copied() {
-            if let Some(r) = self.responses.remove(&id) {
-                return r;
-            }
+        if let Some(id) = self.responses.keys().next().copied()
+            && let Some(r) = self.responses.remove(&id)
+        {
+            return r;
         }
         loop {
             let frame = self.read_frame().await;
@@ -255,6 +257,52 @@ impl RawClient {
     /// The next `newMessage` push's message.
     pub async fn expect_message(&mut self) -> Value {
         self.expect_push("newMessage").await["message"].clone()
+    }
+
+    /// The next `groupEvent` of kind `event` (other pushes are skipped); returns its data.
+    pub async fn group_event(&mut self, event: &str) -> Value {
+        loop {
+            let data = self.push_named("groupEvent").await;
+            if data["event"] == event {
+                return data;
+            }
+        }
+    }
+
+    /// The next `newMessage` with this msgID (other pushes are skipped).
+    pub async fn message_with_id(&mut self, msg_id: &Value) -> Value {
+        loop {
+            let m = self.push_named("newMessage").await["message"].clone();
+            if m["msgID"] == *msg_id {
+                return m;
+            }
+        }
+    }
+
+    /// The next JSON frame straight off the socket, or `None` once the server ended the
+    /// connection (see [`Self::last_close`]).
+    pub async fn raw_frame(&mut self) -> Option<Value> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(&t).expect("server sends JSON"));
+                }
+                Some(Ok(Message::Close(Some(f)))) => {
+                    self.closed = Some(Ended::Close(f.code.into(), f.reason.to_string()));
+                    return None;
+                }
+                Some(Ok(Message::Close(None))) | Some(Err(_)) | None => {
+                    self.closed.get_or_insert(Ended::Dropped);
+                    return None;
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// How the connection ended, once [`Self::raw_frame`] returned `None`.
+    pub fn last_close(&mut self) -> Option<Ended> {
+        self.closed.take()
     }
 
     /// Pushes already received and not consumed.

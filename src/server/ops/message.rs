@@ -14,13 +14,13 @@ pub async fn send(ctx: &Ctx, params: Value) -> Handled {
         Ok(t) => t,
         Err(e) => return Handled::Now(Err(e)),
     };
-    let cmd = WriteCmd::Send(SendCmd {
+    let cmd = WriteCmd::Send(Box::new(SendCmd {
         sender: ctx.user.clone(),
         conn: ctx.conn,
         target,
         params: p,
         now: now(),
-    });
+    }));
     write(ctx, cmd).await
 }
 

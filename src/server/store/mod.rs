@@ -74,7 +74,7 @@ pub enum WriteCmd {
         user: String,
         now: i64,
     },
-    Send(SendCmd),
+    Send(Box<SendCmd>),
     CleanUnread {
         user: String,
         conn: ConnId,

@@ -303,21 +303,29 @@ pub fn group_row(db: &Connection, group_id: &str) -> rusqlite::Result<Option<Gro
     )
 }
 
-/// `(role, join_seq, join_time)` of `user` in `group_id`.
+/// A user's membership of a group.
+#[derive(Debug, Clone, Copy)]
+pub struct Membership {
+    pub role: u32,
+    pub join_seq: u64,
+    pub join_time: i64,
+}
+
+/// `user`'s membership of `group_id`, if any.
 pub fn membership(
     db: &Connection,
     group_id: &str,
     user: &str,
-) -> rusqlite::Result<Option<(u32, u64, i64)>> {
+) -> rusqlite::Result<Option<Membership>> {
     db.prepare_cached(
         "SELECT role, join_seq, join_time FROM group_members WHERE group_id = ?1 AND user_id = ?2",
     )?
     .query_row([group_id, user], |r| {
-        Ok((
-            r.get::<_, i64>(0)? as u32,
-            r.get::<_, i64>(1)? as u64,
-            r.get(2)?,
-        ))
+        Ok(Membership {
+            role: r.get::<_, i64>(0)? as u32,
+            join_seq: r.get::<_, i64>(1)? as u64,
+            join_time: r.get(2)?,
+        })
     })
     .optional()
 }
@@ -336,7 +344,7 @@ pub fn live_group(
     group_id: &str,
     user: &str,
     need_member: bool,
-) -> Result<(GroupRow, Option<(u32, u64, i64)>), OpError> {
+) -> Result<(GroupRow, Option<Membership>), OpError> {
     let g = match group_row(db, group_id)? {
         Some(g) if !g.dismissed => g,
         _ => return Err(OpError::no_group(group_id)),
@@ -353,7 +361,7 @@ pub fn live_group(
 pub fn group_info(
     db: &Connection,
     g: &GroupRow,
-    me: Option<(u32, u64, i64)>,
+    me: Option<Membership>,
 ) -> rusqlite::Result<GroupInfo> {
     Ok(GroupInfo {
         group_id: g.group_id.clone(),
@@ -362,8 +370,8 @@ pub fn group_info(
         owner: g.owner.clone(),
         create_time: g.create_time,
         member_count: member_count(db, &g.group_id)?,
-        role: me.map_or(0, |m| m.0),
-        join_time: me.map_or(0, |m| m.2),
+        role: me.map_or(0, |m| m.role),
+        join_time: me.map_or(0, |m| m.join_time),
     })
 }
 
@@ -453,7 +461,7 @@ fn history_scope(
             if !g.group_type.stores_messages() {
                 return Ok(None);
             }
-            let join_seq = me.map_or(1, |m| m.1);
+            let join_seq = me.map_or(1, |m| m.join_seq);
             let cleared = conv_row(db, user, conversation_id)?.map_or(0, |r| r.cleared_seq);
             Ok(Some((
                 g.conv_id,

@@ -23,6 +23,8 @@ pub const ERR_SDK_NET_PKG_SIZE_LIMIT: i32 = 9522;
 // Server-side codes.
 /// Bad request packet (unknown op, malformed frame).
 pub const ERR_SVR_COMM_INVALID_REQUEST: i32 = 20001;
+/// Invalid or unregistered userID (e.g. a C2C receiver that never logged in).
+pub const ERR_SVR_COMM_INVALID_ACCOUNT: i32 = 20003;
 /// Internal error, retry.
 pub const ERR_SVR_COMM_INTERNAL: i32 = 20005;
 /// Request rate limit exceeded.
@@ -44,6 +46,8 @@ pub const ERR_SVR_GROUP_ALREADY_MEMBER: i32 = 10013;
 pub const ERR_SVR_GROUP_FULL: i32 = 10014;
 pub const ERR_SVR_GROUP_INVALID_GROUPID: i32 = 10015;
 pub const ERR_SVR_GROUP_SHUTUP_DENY: i32 = 10017;
+/// A user named in a group operation has no account.
+pub const ERR_SVR_GROUP_ACCOUNT_NOT_FOUND: i32 = 10019;
 pub const ERR_SVR_GROUP_GROUPID_IN_USED: i32 = 10021;
 pub const ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT: i32 = 10023;
 
@@ -68,6 +72,7 @@ pub fn describe(code: i32) -> &'static str {
         ERR_SDK_NET_WAIT_ACK_TIMEOUT => "no answer from the server in time",
         ERR_SDK_NET_PKG_SIZE_LIMIT => "request too large",
         ERR_SVR_COMM_INVALID_REQUEST => "bad request",
+        ERR_SVR_COMM_INVALID_ACCOUNT => "no such user",
         ERR_SVR_COMM_INTERNAL => "server internal error",
         ERR_SVR_COMM_FREQUENCY_LIMIT => "too many requests",
         ERR_SVR_CONV_BATCH_TOO_MANY => "more than 100 conversations in one operation",
@@ -87,6 +92,7 @@ pub fn describe(code: i32) -> &'static str {
         ERR_SVR_GROUP_FULL => "group is full",
         ERR_SVR_GROUP_INVALID_GROUPID => "invalid group id",
         ERR_SVR_GROUP_SHUTUP_DENY => "you are muted in this group",
+        ERR_SVR_GROUP_ACCOUNT_NOT_FOUND => "account does not exist",
         ERR_SVR_GROUP_GROUPID_IN_USED => "group id already in use",
         ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT => "group send rate limit",
         _ => "error",

@@ -12,32 +12,55 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    Conversation, CustomElem, GroupMemberSpec, Message, OfflinePushInfo, Priority, TextElem,
+    Conversation, CustomElem, GroupInfo, GroupMemberSpec, Message, OfflinePushInfo, Priority,
+    TextElem,
 };
 
-/// Op names.
+/// Op names. Each op's params → result (`data`) are noted; `docs/PROTOCOL.md` has examples.
 pub mod op {
+    /// `LoginParams` → `LoginResult`.
     pub const LOGIN: &str = "login";
+    /// no params → null; the server then closes the socket (1000).
     pub const LOGOUT: &str = "logout";
+    /// no params → `PingResult`.
     pub const PING: &str = "ping";
+    /// `SendMessageParams` → `SendMessageResult`.
     pub const SEND_MESSAGE: &str = "sendMessage";
+    /// `GetHistoryParams` → `MessageListResult`.
     pub const GET_HISTORY_MESSAGE_LIST: &str = "getHistoryMessageList";
+    /// `SyncParams` → `SyncResult`.
     pub const SYNC: &str = "sync";
+    /// `GetConversationListParams` → `model::ConversationResult`.
     pub const GET_CONVERSATION_LIST: &str = "getConversationList";
+    /// `ConversationIdParams` → `ConversationListPush` (one conversation).
     pub const GET_CONVERSATION: &str = "getConversation";
+    /// no params → `TotalUnreadResult`.
     pub const GET_TOTAL_UNREAD_MESSAGE_COUNT: &str = "getTotalUnreadMessageCount";
+    /// `CleanUnreadParams` → null.
     pub const CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT: &str = "cleanConversationUnreadMessageCount";
+    /// `PinConversationParams` → null.
     pub const PIN_CONVERSATION: &str = "pinConversation";
+    /// `ConversationIdParams` → null.
     pub const DELETE_CONVERSATION: &str = "deleteConversation";
+    /// `SetConversationCustomDataParams` → JSON array of `model::ConversationOperationResult`.
     pub const SET_CONVERSATION_CUSTOM_DATA: &str = "setConversationCustomData";
+    /// `CreateGroupParams` → `CreateGroupResult`.
     pub const CREATE_GROUP: &str = "createGroup";
+    /// `JoinGroupParams` → null.
     pub const JOIN_GROUP: &str = "joinGroup";
+    /// `GroupIdParams` → null.
     pub const QUIT_GROUP: &str = "quitGroup";
+    /// `GroupIdParams` → null.
     pub const DISMISS_GROUP: &str = "dismissGroup";
+    /// `InviteParams` → JSON array of `model::GroupMemberOperationResult`.
     pub const INVITE_USER_TO_GROUP: &str = "inviteUserToGroup";
+    /// `KickParams` → null.
     pub const KICK_GROUP_MEMBER: &str = "kickGroupMember";
+    /// no params → JSON array of `model::GroupInfo`.
     pub const GET_JOINED_GROUP_LIST: &str = "getJoinedGroupList";
+    /// `GetGroupsInfoParams` → JSON array of `GroupInfoResult`.
     pub const GET_GROUPS_INFO: &str = "getGroupsInfo";
+    /// `GetGroupMemberListParams` → `model::GroupMemberInfoResult`.
     pub const GET_GROUP_MEMBER_LIST: &str = "getGroupMemberList";
 }
 
@@ -134,6 +157,14 @@ pub struct LoginResult {
     pub server_time: i64,
     /// The newest sync cursor at login; the client syncs from its own cursor up to here and beyond.
     pub cursor: u64,
+}
+
+/// `ping` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PingResult {
+    /// Server UTC seconds.
+    pub server_time: i64,
 }
 
 // ---------------------------------------------------------------- messages
@@ -383,6 +414,28 @@ pub struct GetGroupMemberListParams {
     #[serde(default)]
     pub next_seq: String,
     pub count: u32,
+}
+
+/// `createGroup` result.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateGroupResult {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+}
+
+/// One item of the `getGroupsInfo` result (`V2TimGroupInfoResult`); the op's `data` is a
+/// JSON array of these, one per requested id, in request order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupInfoResult {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    pub result_code: i32,
+    #[serde(default)]
+    pub result_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_info: Option<GroupInfo>,
 }
 
 /// Data of `groupEvent`: `event` is one of "joined", "invited", "kicked", "quit", "dismissed".

@@ -1,1 +1,218 @@
-//! server (being built)
+//! The termim server: WebSocket + JSON frames (docs/PROTOCOL.md), SQLite storage.
+//!
+//! - `net`: accept loop, WebSocket settings, each connection's socket writer.
+//! - `session`: one connection's protocol state (auth deadline, login, frames → requests).
+//! - `ops`: the router and op handlers; `rules`: the messaging rules as pure functions.
+//! - `hub`: who is online, and fan-out of committed effects (encoded once, shared).
+//! - `store`: the `Store` trait and its SQLite backend (one writer, group commit).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use termim::server::{ServerConfig, start};
+//! let handle = start(ServerConfig {
+//!     listen: "127.0.0.1:0".parse()?,
+//!     data_dir: "/tmp/termim-demo".into(),
+//!     sdk_app_id: None,
+//!     secret_key: None,
+//! })
+//! .await?;
+//! println!("listening on {}", handle.url());
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+mod hub;
+mod net;
+mod ops;
+pub mod rules;
+mod session;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::usersig::AppKey;
+use hub::Hub;
+use store::Store;
+use store::sqlite::SqliteStore;
+
+/// Where to listen, where to keep data, and (optionally) the app key to verify UserSigs
+/// with. Without a key, the one kept in `<data_dir>/appkey.json` is used (created on
+/// first start).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub sdk_app_id: Option<u64>,
+    pub secret_key: Option<String>,
+}
+
+/// Tunables with production defaults; tests shorten the deadlines.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// A socket that has not logged in by then is closed (1008).
+    pub auth_deadline: Duration,
+    /// Frames queued per connection before it counts as too slow and is disconnected.
+    /// Larger than one commit batch (1024 commands), so a burst alone never trips it.
+    pub outbound_queue: usize,
+    /// Requests of one connection in progress at once; beyond that the socket is not read.
+    pub max_in_flight: usize,
+    /// At shutdown, how long connections get to finish what they started.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            auth_deadline: Duration::from_secs(10),
+            outbound_queue: 4096,
+            max_in_flight: 256,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    pub app_key: AppKey,
+    pub options: ServerOptions,
+}
+
+/// A running server. Dropping it stops the server too, without waiting.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    app_key: AppKey,
+    shutdown: watch::Sender<bool>,
+    accept: Option<JoinHandle<()>>,
+    store: Arc<dyn Store>,
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn app_key(&self) -> &AppKey {
+        &self.app_key
+    }
+
+    /// `ws://<addr>`.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.local_addr)
+    }
+
+    /// Stop accepting, let connections finish their in-flight requests (answers included),
+    /// close them (1001), then commit what is queued and close the database.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.await;
+        }
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+fn resolve_app_key(config: &ServerConfig) -> anyhow::Result<AppKey> {
+    match (config.sdk_app_id, &config.secret_key) {
+        (Some(sdk_app_id), Some(secret_key)) if !secret_key.is_empty() => Ok(AppKey {
+            sdk_app_id,
+            secret_key: secret_key.clone(),
+        }),
+        (None, None) => AppKey::load_or_create(&config.data_dir)
+            .with_context(|| format!("reading the app key in {}", config.data_dir.display())),
+        _ => anyhow::bail!(
+            "give both an SDKAppID and a non-empty secret key, or neither (then the key kept in the data directory is used)"
+        ),
+    }
+}
+
+/// Bind, open the database, and serve in the background.
+pub async fn start(config: ServerConfig) -> anyhow::Result<ServerHandle> {
+    start_with_options(config, ServerOptions::default()).await
+}
+
+/// [`start`] with non-default tunables.
+pub async fn start_with_options(
+    config: ServerConfig,
+    options: ServerOptions,
+) -> anyhow::Result<ServerHandle> {
+    let app_key = resolve_app_key(&config)?;
+    let hub = Arc::new(Hub::default());
+    let data_dir = config.data_dir.clone();
+    let sink = hub.clone();
+    let store: Arc<dyn Store> = Arc::new(
+        tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sink))
+            .await
+            .context("opening the database")?
+            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        hub,
+        app_key: app_key.clone(),
+        options,
+    });
+    let accept = tokio::spawn(net::accept_loop(listener, shared, shutdown_rx));
+    tracing::info!("termim server listening on ws://{local_addr}");
+    Ok(ServerHandle {
+        local_addr,
+        app_key,
+        shutdown,
+        accept: Some(accept),
+        store,
+    })
+}
+
+/// `termim serve`: run until Ctrl-C or SIGTERM, then shut down cleanly (nothing
+/// acknowledged is lost: acks are sent only after the commit, and queued writes are
+/// committed before the database closes).
+pub async fn serve_until_signal(config: ServerConfig) -> anyhow::Result<()> {
+    let handle = start(config).await?;
+    eprintln!(
+        "termim server listening on {} (SDKAppID {})",
+        handle.url(),
+        handle.app_key().sdk_app_id
+    );
+    wait_for_signal().await?;
+    eprintln!("termim server: shutting down");
+    handle.shutdown().await;
+    eprintln!("termim server: stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,1 +1,5 @@
+//! Shared helpers for integration tests.
+#![allow(dead_code)]
+
+pub mod raw;
 pub mod sdk_harness;

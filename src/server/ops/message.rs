@@ -1,0 +1,37 @@
+//! sendMessage, getHistoryMessageList, sync.
+
+use serde_json::Value;
+
+use crate::protocol::{GetHistoryParams, SendMessageParams, SyncParams, op};
+use crate::server::rules;
+use crate::server::store::{SendCmd, WriteCmd};
+
+use super::{Ctx, Handled, now, params_or_answer, read, write};
+
+pub async fn send(ctx: &Ctx, params: Value) -> Handled {
+    let p: SendMessageParams = params_or_answer!(op::SEND_MESSAGE, params);
+    let target = match rules::validate_send(&p) {
+        Ok(t) => t,
+        Err(e) => return Handled::Now(Err(e)),
+    };
+    let cmd = WriteCmd::Send(Box::new(SendCmd {
+        sender: ctx.user.clone(),
+        conn: ctx.conn,
+        target,
+        params: p,
+        now: now(),
+    }));
+    write(ctx, cmd).await
+}
+
+pub fn history(ctx: &Ctx, params: Value) -> Handled {
+    let p: GetHistoryParams = params_or_answer!(op::GET_HISTORY_MESSAGE_LIST, params);
+    let user = ctx.user.clone();
+    read(ctx, move |store| store.history(&user, &p))
+}
+
+pub fn sync(ctx: &Ctx, params: Value) -> Handled {
+    let p: SyncParams = params_or_answer!(op::SYNC, params);
+    let user = ctx.user.clone();
+    read(ctx, move |store| store.sync(&user, p.cursor, p.count))
+}

@@ -1,0 +1,129 @@
+//! The router: one handler per op. Handlers check what needs no state, then either
+//! queue a command for the writer (answered after the commit) or run a read on the read
+//! pool. Either way the session gets a future, so requests of one connection overlap
+//! while their writes keep the order they arrived in.
+
+mod conversation;
+mod group;
+mod message;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::protocol::{PingResult, codes, op};
+use crate::server::Shared;
+use crate::server::error::OpError;
+use crate::server::store::{ConnId, Data, Store, WriteCmd, WriteRequest};
+
+/// Who is asking.
+pub struct Ctx {
+    pub shared: Arc<Shared>,
+    pub user: String,
+    pub conn: ConnId,
+}
+
+/// How a request is answered.
+pub enum Handled {
+    Now(Result<Data, OpError>),
+    Later(BoxFuture<'static, Result<Data, OpError>>),
+}
+
+/// Server UTC seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Route one logged-in request. (`login` and `logout` are the session's own.)
+pub async fn route(ctx: &Ctx, op_name: &str, params: Value) -> Handled {
+    match op_name {
+        op::PING => Handled::Now(Ok(Data::json(&PingResult { server_time: now() }))),
+        op::SEND_MESSAGE => message::send(ctx, params).await,
+        op::GET_HISTORY_MESSAGE_LIST => message::history(ctx, params),
+        op::SYNC => message::sync(ctx, params),
+        op::GET_CONVERSATION_LIST => conversation::list(ctx, params),
+        op::GET_CONVERSATION => conversation::get(ctx, params),
+        op::GET_TOTAL_UNREAD_MESSAGE_COUNT => conversation::total_unread(ctx),
+        op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT => {
+            conversation::clean_unread(ctx, params).await
+        }
+        op::PIN_CONVERSATION => conversation::pin(ctx, params).await,
+        op::DELETE_CONVERSATION => conversation::delete(ctx, params).await,
+        op::SET_CONVERSATION_CUSTOM_DATA => conversation::set_custom_data(ctx, params).await,
+        op::CREATE_GROUP => group::create(ctx, params).await,
+        op::JOIN_GROUP => group::join(ctx, params).await,
+        op::QUIT_GROUP => group::quit(ctx, params).await,
+        op::DISMISS_GROUP => group::dismiss(ctx, params).await,
+        op::INVITE_USER_TO_GROUP => group::invite(ctx, params).await,
+        op::KICK_GROUP_MEMBER => group::kick(ctx, params).await,
+        op::GET_JOINED_GROUP_LIST => group::joined(ctx),
+        op::GET_GROUPS_INFO => group::info(ctx, params),
+        op::GET_GROUP_MEMBER_LIST => group::members(ctx, params),
+        op::LOGIN => Handled::Now(Err(OpError::invalid(
+            "already logged in on this connection: log out first",
+        ))),
+        other => Handled::Now(Err(unknown_op(other))),
+    }
+}
+
+pub fn unknown_op(name: &str) -> OpError {
+    OpError::new(
+        codes::ERR_SVR_COMM_INVALID_REQUEST,
+        format!("unknown op {name:?}: docs/PROTOCOL.md lists the ops this server serves"),
+    )
+}
+
+/// Decode an op's params (6017 with serde's sentence when they do not fit).
+pub fn parse<P: DeserializeOwned>(op_name: &str, params: Value) -> Result<P, OpError> {
+    let params = if params.is_null() {
+        Value::Object(Default::default())
+    } else {
+        params
+    };
+    serde_json::from_value(params)
+        .map_err(|e| OpError::invalid(format!("invalid params for {op_name}: {e}")))
+}
+
+/// Queue a write; the answer comes after its commit.
+async fn write(ctx: &Ctx, cmd: WriteCmd) -> Handled {
+    let (reply, answer) = oneshot::channel();
+    if let Err(e) = ctx.shared.store.submit(WriteRequest { cmd, reply }).await {
+        return Handled::Now(Err(e));
+    }
+    Handled::Later(Box::pin(async move {
+        answer.await.unwrap_or_else(|_| {
+            Err(OpError::internal(
+                "the storage writer stopped before answering",
+            ))
+        })
+    }))
+}
+
+/// Run a read on the blocking pool.
+fn read(
+    ctx: &Ctx,
+    f: impl FnOnce(&dyn Store) -> Result<Data, OpError> + Send + 'static,
+) -> Handled {
+    let store = ctx.shared.store.clone();
+    Handled::Later(Box::pin(async move {
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .unwrap_or_else(|e| Err(OpError::internal(format!("read task failed: {e}"))))
+    }))
+}
+
+/// Shorthand: a handler whose params did not parse.
+macro_rules! params_or_answer {
+    ($op:expr, $params:expr) => {
+        match $crate::server::ops::parse($op, $params) {
+            Ok(p) => p,
+            Err(e) => return $crate::server::ops::Handled::Now(Err(e)),
+        }
+    };
+}
+pub(crate) use params_or_answer;

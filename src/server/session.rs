@@ -1,0 +1,300 @@
+//! One connection's protocol state: the auth deadline, login/logout, and turning text
+//! frames into requests. Requests of one connection overlap (their answers may come back
+//! in any order, matched by `reqId`), but their writes are queued in arrival order.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, SplitStream, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+
+use crate::model::{self, limits};
+use crate::protocol::codes::{self, close};
+use crate::protocol::{LoginParams, LoginResult, Request, op};
+use crate::server::Shared;
+use crate::server::error::OpError;
+use crate::server::hub::{Conn, Outbound, Signals};
+use crate::server::ops::{self, Ctx, Handled};
+use crate::server::store::{Data, WriteCmd, WriteRequest};
+use crate::usersig;
+
+type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+
+/// After sending a close frame, how long to wait for the peer's answer.
+const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What to do after a frame.
+enum Flow {
+    Continue,
+    Close(u16, String),
+}
+
+/// Encode a response frame; `data` is already JSON.
+pub fn encode_response(req_id: u64, result: Result<Data, OpError>) -> Utf8Bytes {
+    let text = match result {
+        Ok(Data(data)) => format!(r#"{{"reqId":{req_id},"code":0,"desc":"","data":{data}}}"#),
+        Err(e) => format!(
+            r#"{{"reqId":{req_id},"code":{},"desc":{},"data":null}}"#,
+            e.code,
+            Value::String(e.desc)
+        ),
+    };
+    Utf8Bytes::from(text)
+}
+
+/// The close code and reason for a frame the WebSocket layer refused.
+fn close_for(error: &tungstenite::Error) -> Option<(u16, String)> {
+    use tungstenite::Error;
+    match error {
+        Error::Capacity(e) => Some((
+            close::TOO_BIG,
+            format!(
+                "{e}; frames and messages are limited to {} bytes",
+                limits::FRAME_MAX
+            ),
+        )),
+        Error::Utf8(_) => Some((
+            close::INVALID_PAYLOAD,
+            "text frame is not valid UTF-8".to_string(),
+        )),
+        Error::Protocol(e) => Some((1002, format!("WebSocket protocol error: {e}"))),
+        _ => None,
+    }
+}
+
+pub struct Session {
+    shared: Arc<Shared>,
+    conn: Arc<Conn>,
+    signals: Arc<Signals>,
+    user: Option<String>,
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>, conn: Arc<Conn>) -> Self {
+        let signals = conn.signals();
+        Self {
+            shared,
+            conn,
+            signals,
+            user: None,
+        }
+    }
+
+    pub async fn run(mut self, mut stream: WsStream, mut shutdown: watch::Receiver<bool>) {
+        let deadline = tokio::time::Instant::now() + self.shared.options.auth_deadline;
+        let max_in_flight = self.shared.options.max_in_flight.max(1);
+        let mut pending: FuturesUnordered<BoxFuture<'static, Utf8Bytes>> = FuturesUnordered::new();
+        let going_away = || Some((close::GOING_AWAY, "server shutting down".to_string()));
+        let closing: Option<(u16, String)> = loop {
+            if *shutdown.borrow() {
+                break going_away();
+            }
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break going_away();
+                    }
+                }
+                _ = self.signals.gone.notified() => break None,
+                Some(frame) = pending.next(), if !pending.is_empty() => {
+                    if !self.conn.send(Outbound::Frame(frame)).await {
+                        break None;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline), if self.user.is_none() => {
+                    break Some((
+                        close::POLICY,
+                        format!(
+                            "no login within {} s",
+                            self.shared.options.auth_deadline.as_secs_f32()
+                        ),
+                    ));
+                }
+                msg = stream.next(), if pending.len() < max_in_flight => match msg {
+                    None => break None,
+                    Some(Err(e)) => break close_for(&e),
+                    Some(Ok(Message::Text(text))) => {
+                        if let Flow::Close(code, reason) = self.on_text(&text, &mut pending).await {
+                            break Some((code, reason));
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        break Some((
+                            close::UNSUPPORTED_DATA,
+                            "binary frames are not supported: send JSON text frames".to_string(),
+                        ));
+                    }
+                    Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(_)) => {} // ping/pong: tungstenite answers pings itself
+                },
+            }
+        };
+        // Writes already queued commit whatever happens to this socket; answer them if
+        // the socket is still there.
+        let grace = self.shared.options.shutdown_grace;
+        let _ = tokio::time::timeout(grace, async {
+            while let Some(frame) = pending.next().await {
+                if !self.conn.send(Outbound::Frame(frame)).await {
+                    break;
+                }
+            }
+        })
+        .await;
+        if let Some(user) = self.user.take() {
+            self.shared.hub.unregister(&user, self.conn.id);
+        }
+        if let Some((code, reason)) = closing
+            && self.conn.send(Outbound::Close(code, reason)).await
+        {
+            // Read on until the peer answers the close (or goes): closing a socket with
+            // unread input resets it, and the peer would never see the close code.
+            let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+                let mut errors = 0;
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(Message::Close(_)) => break,
+                        Ok(_) => {}
+                        Err(
+                            tungstenite::Error::ConnectionClosed
+                            | tungstenite::Error::AlreadyClosed
+                            | tungstenite::Error::Io(_),
+                        ) => break,
+                        Err(_) => {
+                            errors += 1;
+                            if errors > 3 {
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    async fn answer(&self, req_id: u64, result: Result<Data, OpError>) {
+        let _ = self
+            .conn
+            .send(Outbound::Frame(encode_response(req_id, result)))
+            .await;
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        pending: &mut FuturesUnordered<BoxFuture<'static, Utf8Bytes>>,
+    ) -> Flow {
+        let request: Request = match serde_json::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                // Answer with the reqId if the frame has one at all.
+                let req_id = serde_json::from_str::<Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("reqId").and_then(Value::as_u64))
+                    .unwrap_or(0);
+                let error = OpError::new(
+                    codes::ERR_SVR_COMM_INVALID_REQUEST,
+                    format!(
+                        "malformed request ({e}): expected {{\"reqId\": N, \"op\": \"…\", \"params\": {{…}}}}"
+                    ),
+                );
+                self.answer(req_id, Err(error)).await;
+                return Flow::Continue;
+            }
+        };
+        let req_id = request.req_id;
+        if request.op == op::LOGIN && self.user.is_none() {
+            let result = self.login(request.params).await;
+            self.answer(req_id, result).await;
+            return Flow::Continue;
+        }
+        let Some(user) = self.user.clone() else {
+            let error = OpError::new(
+                codes::ERR_SDK_NOT_LOGGED_IN,
+                format!(
+                    "not logged in: the first request on a connection must be login (got {:?})",
+                    request.op
+                ),
+            );
+            self.answer(req_id, Err(error)).await;
+            return Flow::Continue;
+        };
+        if request.op == op::LOGOUT {
+            self.shared.hub.unregister(&user, self.conn.id);
+            self.user = None;
+            self.answer(req_id, Ok(Data::null())).await;
+            return Flow::Close(close::NORMAL, "logged out".to_string());
+        }
+        let ctx = Ctx {
+            shared: self.shared.clone(),
+            user,
+            conn: self.conn.id,
+        };
+        match ops::route(&ctx, &request.op, request.params).await {
+            Handled::Now(result) => self.answer(req_id, result).await,
+            Handled::Later(answer) => {
+                pending.push(Box::pin(
+                    async move { encode_response(req_id, answer.await) },
+                ));
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Verify the UserSig, create the account on first login, register for pushes, and
+    /// only then answer — so a client that syncs after login misses nothing.
+    async fn login(&mut self, params: Value) -> Result<Data, OpError> {
+        let p: LoginParams = ops::parse(op::LOGIN, params)?;
+        if !model::is_valid_user_id(&p.user_id) {
+            return Err(OpError::new(
+                codes::ERR_INVALID_IDENTIFIER,
+                format!(
+                    "userID {:?} is invalid: 1 to {} bytes of printable ASCII",
+                    p.user_id,
+                    limits::USER_ID_MAX
+                ),
+            ));
+        }
+        let now = ops::now();
+        usersig::verify(&self.shared.app_key, &p.user_id, &p.user_sig, now)
+            .map_err(|e| OpError::new(e.code(), e.to_string()))?;
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .store
+            .submit(WriteRequest {
+                cmd: WriteCmd::EnsureUser {
+                    user: p.user_id.clone(),
+                    now,
+                },
+                reply,
+            })
+            .await?;
+        answer
+            .await
+            .map_err(|_| OpError::internal("the storage writer stopped before answering"))??;
+        self.shared.hub.register(&p.user_id, self.conn.clone());
+        let store = self.shared.store.clone();
+        let cursor = tokio::task::spawn_blocking(move || store.max_cursor())
+            .await
+            .map_err(|e| OpError::internal(format!("read task failed: {e}")))
+            .and_then(|r| r);
+        let cursor = match cursor {
+            Ok(c) => c,
+            Err(e) => {
+                self.shared.hub.unregister(&p.user_id, self.conn.id);
+                return Err(e);
+            }
+        };
+        self.user = Some(p.user_id.clone());
+        Ok(Data::json(&LoginResult {
+            user_id: p.user_id,
+            server_time: now,
+            cursor,
+        }))
+    }
+}

@@ -1,0 +1,246 @@
+//! Storage: what the server needs from a database, behind the [`Store`] trait.
+//!
+//! Writes are *commands* applied strictly in order by one writer (group commit: a batch
+//! of commands, one transaction). After the commit the writer answers each command and
+//! hands its [`Effect`]s (pushes) to a [`CommitSink`], in commit order. Reads are plain
+//! blocking calls, run on separate read connections from `spawn_blocking`.
+//!
+//! The rules that decide a command (who may kick whom, what counts as unread, …) live in
+//! [`crate::server::rules`], so another backend (PostgreSQL) applies the same ones.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::model::{
+    Conversation, ConversationResult, GroupInfo, GroupMemberInfoResult, GroupMemberSpec,
+};
+use crate::protocol::{
+    self, GetGroupMemberListParams, GetHistoryParams, GroupEventPush, GroupInfoResult,
+    SendMessageParams,
+};
+use crate::server::error::OpError;
+
+/// Identifies one WebSocket connection (so a push can skip the one that caused it).
+pub type ConnId = u64;
+
+/// The encoded `data` of a response: JSON text, `null` when there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data(pub String);
+
+impl Data {
+    pub fn null() -> Self {
+        Data("null".into())
+    }
+
+    pub fn json<T: Serialize>(value: &T) -> Self {
+        Data(protocol::to_text(value))
+    }
+}
+
+/// Where a validated `sendMessage` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendTarget {
+    C2c {
+        receiver: String,
+    },
+    /// `targets` empty: the whole group; otherwise a targeted message to those members.
+    Group {
+        group_id: String,
+        targets: Vec<String>,
+    },
+}
+
+/// A `sendMessage` that passed the stateless checks (shape, sizes, limits).
+#[derive(Debug, Clone)]
+pub struct SendCmd {
+    pub sender: String,
+    pub conn: ConnId,
+    pub target: SendTarget,
+    pub params: SendMessageParams,
+    /// Server time (s) to stamp the message with.
+    pub now: i64,
+}
+
+/// One state change. Each carries the acting user and the connection it came from.
+#[derive(Debug, Clone)]
+pub enum WriteCmd {
+    /// Create the account at first login (no-op when it exists).
+    EnsureUser {
+        user: String,
+        now: i64,
+    },
+    Send(Box<SendCmd>),
+    CleanUnread {
+        user: String,
+        conn: ConnId,
+        conversation_id: String,
+        clean_timestamp: i64,
+        clean_sequence: u64,
+        now: i64,
+    },
+    Pin {
+        user: String,
+        conn: ConnId,
+        conversation_id: String,
+        pinned: bool,
+    },
+    DeleteConversation {
+        user: String,
+        conn: ConnId,
+        conversation_id: String,
+    },
+    SetCustomData {
+        user: String,
+        conn: ConnId,
+        conversation_ids: Vec<String>,
+        custom_data: String,
+    },
+    CreateGroup {
+        user: String,
+        conn: ConnId,
+        group_type: crate::model::GroupType,
+        group_name: String,
+        group_id: Option<String>,
+        members: Vec<GroupMemberSpec>,
+        now: i64,
+    },
+    JoinGroup {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        now: i64,
+    },
+    QuitGroup {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        now: i64,
+    },
+    DismissGroup {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+    },
+    Invite {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        users: Vec<String>,
+        now: i64,
+    },
+    Kick {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        members: Vec<String>,
+        now: i64,
+    },
+}
+
+/// A command plus the channel its answer goes back on (after the commit).
+pub struct WriteRequest {
+    pub cmd: WriteCmd,
+    pub reply: oneshot::Sender<Result<Data, OpError>>,
+}
+
+/// Who a push goes to.
+#[derive(Debug, Clone)]
+pub enum Recipients {
+    List(Vec<String>),
+    /// A group's member list, shared (not copied) between messages.
+    Roster(Arc<[String]>),
+}
+
+impl Recipients {
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        match self {
+            Recipients::List(v) => v.iter(),
+            Recipients::Roster(r) => r.iter(),
+        }
+    }
+}
+
+/// A push caused by a committed command.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// `newMessage`: `message` is the message's JSON as stored.
+    NewMessage {
+        recipients: Recipients,
+        except: Option<ConnId>,
+        message: Arc<str>,
+        cursor: Option<u64>,
+        unread_counted: bool,
+    },
+    ConversationChanged {
+        user: String,
+        except: Option<ConnId>,
+        conversations: Vec<Conversation>,
+    },
+    ConversationDeleted {
+        user: String,
+        except: Option<ConnId>,
+        conversation_ids: Vec<String>,
+    },
+    GroupEvent {
+        users: Vec<String>,
+        except: Option<ConnId>,
+        event: GroupEventPush,
+    },
+}
+
+/// Receives the effects of each committed command, in commit order.
+pub trait CommitSink: Send + Sync + 'static {
+    fn deliver(&self, effects: Vec<Effect>);
+}
+
+/// Storage errors that are not an op's business (opening, migrating).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What the server needs from a database.
+pub trait Store: Send + Sync + 'static {
+    /// Queue a command for the writer. Commands are applied in the order they are queued;
+    /// a full queue makes the caller wait. Fails (20005) once the store is closed.
+    fn submit(&self, request: WriteRequest) -> BoxFuture<'_, Result<(), OpError>>;
+
+    /// The newest sync cursor.
+    fn max_cursor(&self) -> Result<u64, OpError>;
+    /// `getHistoryMessageList` for `user`: a `MessageListResult` as JSON.
+    fn history(&self, user: &str, params: &GetHistoryParams) -> Result<Data, OpError>;
+    /// `sync` for `user`: a `SyncResult` as JSON.
+    fn sync(&self, user: &str, cursor: u64, count: u32) -> Result<Data, OpError>;
+    fn conversation_list(
+        &self,
+        user: &str,
+        next_seq: &str,
+        count: u32,
+    ) -> Result<ConversationResult, OpError>;
+    fn conversation(&self, user: &str, conversation_id: &str) -> Result<Conversation, OpError>;
+    fn total_unread(&self, user: &str) -> Result<u64, OpError>;
+    fn joined_groups(&self, user: &str) -> Result<Vec<GroupInfo>, OpError>;
+    fn groups_info(
+        &self,
+        user: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<GroupInfoResult>, OpError>;
+    fn group_members(
+        &self,
+        user: &str,
+        params: &GetGroupMemberListParams,
+    ) -> Result<GroupMemberInfoResult, OpError>;
+
+    /// Apply everything queued so far, commit, and stop the writer. Blocking.
+    fn close(&self);
+}

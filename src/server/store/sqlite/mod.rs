@@ -1,0 +1,270 @@
+//! The SQLite backend: one writer thread with group commit, a small pool of read
+//! connections. The database is `<data_dir>/termim.db` (WAL mode).
+
+mod queries;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+
+use crate::model::{
+    Conversation, ConversationId, ConversationResult, ConversationTarget, GroupInfo,
+    GroupMemberInfoResult, limits, sort_conversations,
+};
+use crate::protocol::{GetGroupMemberListParams, GetHistoryParams, GroupInfoResult, codes};
+use crate::server::error::OpError;
+use crate::server::store::{CommitSink, Data, Store, StoreError, WriteRequest};
+
+use writer::{Writer, WriterMsg};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "termim.db";
+/// Commands that may wait for the writer before senders are slowed down.
+const WRITE_QUEUE: usize = 16 * 1024;
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 4;
+
+/// Read connections, opened on demand and kept for reuse.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R, OpError>) -> Result<R, OpError> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut db = match pooled {
+            Some(db) => db,
+            None => schema::open_reader(&self.path)?,
+        };
+        let result = f(&mut db);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(db);
+        }
+        result
+    }
+}
+
+pub struct SqliteStore {
+    queue: mpsc::Sender<WriterMsg>,
+    readers: ReadPool,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    /// Open (or create) the database in `data_dir` and start the writer thread.
+    pub fn open(data_dir: &Path, sink: Arc<dyn CommitSink>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let writer = Writer::open(&path, sink)?;
+        let (queue, rx) = mpsc::channel(WRITE_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("termim-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Self {
+            queue,
+            readers: ReadPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            },
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+}
+
+fn shutting_down() -> OpError {
+    OpError::internal("the server is shutting down")
+}
+
+impl Store for SqliteStore {
+    fn submit(&self, request: WriteRequest) -> BoxFuture<'_, Result<(), OpError>> {
+        Box::pin(async move {
+            self.queue
+                .send(WriterMsg::Req(request))
+                .await
+                .map_err(|_| shutting_down())
+        })
+    }
+
+    fn max_cursor(&self) -> Result<u64, OpError> {
+        self.readers.with(|db| {
+            let max: i64 = db.query_row("SELECT COALESCE(MAX(pos), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?;
+            Ok(max as u64)
+        })
+    }
+
+    fn history(&self, user: &str, params: &GetHistoryParams) -> Result<Data, OpError> {
+        self.readers.with(|db| queries::history(db, user, params))
+    }
+
+    fn sync(&self, user: &str, cursor: u64, count: u32) -> Result<Data, OpError> {
+        self.readers
+            .with(|db| queries::sync(db, user, cursor, count))
+    }
+
+    fn conversation_list(
+        &self,
+        user: &str,
+        next_seq: &str,
+        count: u32,
+    ) -> Result<ConversationResult, OpError> {
+        let offset: usize = match next_seq {
+            "" => 0,
+            s => s.parse().map_err(|_| {
+                OpError::invalid(format!(
+                    "nextSeq {s:?} is not one this server handed out (use \"0\" for the first page)"
+                ))
+            })?,
+        };
+        let count = queries::page_size(count) as usize;
+        let mut list = self.readers.with(|db| {
+            let mut list = Vec::new();
+            for row in queries::conv_rows(db, user)? {
+                if let Some(c) = queries::build_conversation(db, user, &row)? {
+                    list.push(c);
+                }
+            }
+            Ok(list)
+        })?;
+        sort_conversations(&mut list);
+        let total = list.len();
+        let page: Vec<Conversation> = list.into_iter().skip(offset).take(count).collect();
+        let end = offset.saturating_add(page.len());
+        Ok(ConversationResult {
+            next_seq: end.to_string(),
+            is_finished: end >= total,
+            conversation_list: page,
+        })
+    }
+
+    fn conversation(&self, user: &str, conversation_id: &str) -> Result<Conversation, OpError> {
+        self.readers.with(|db| {
+            let group = match ConversationId::parse(conversation_id) {
+                Some(ConversationTarget::C2c(peer)) => {
+                    if !crate::model::is_valid_user_id(&peer) || !queries::user_exists(db, &peer)? {
+                        return Err(OpError::new(
+                            codes::ERR_INVALID_CONVERSATION,
+                            format!("no such conversation: user {peer:?} has no account"),
+                        ));
+                    }
+                    None
+                }
+                Some(ConversationTarget::Group(group_id)) => {
+                    Some(queries::live_group(db, &group_id, user, true)?.0)
+                }
+                None => return Err(queries::invalid_conversation(conversation_id)),
+            };
+            if let Some(row) = queries::conv_row(db, user, conversation_id)?
+                && let Some(c) = queries::build_conversation(db, user, &row)?
+            {
+                return Ok(c);
+            }
+            Ok(queries::empty_conversation(
+                conversation_id,
+                group.as_ref().map(|g| g.group_type),
+                group.as_ref().map(|g| g.name.as_str()),
+            ))
+        })
+    }
+
+    fn total_unread(&self, user: &str) -> Result<u64, OpError> {
+        self.readers.with(|db| {
+            let mut total = 0;
+            for row in queries::conv_rows(db, user)? {
+                total += queries::row_unread(db, user, &row)?;
+            }
+            Ok(total)
+        })
+    }
+
+    fn joined_groups(&self, user: &str) -> Result<Vec<GroupInfo>, OpError> {
+        self.readers.with(|db| queries::joined_groups(db, user))
+    }
+
+    fn groups_info(
+        &self,
+        user: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<GroupInfoResult>, OpError> {
+        if group_ids.len() > limits::CONVERSATION_BATCH_MAX {
+            return Err(OpError::group_invalid(format!(
+                "at most {} group ids per request; {} given",
+                limits::CONVERSATION_BATCH_MAX,
+                group_ids.len()
+            )));
+        }
+        self.readers.with(|db| {
+            let mut out = Vec::with_capacity(group_ids.len());
+            for id in group_ids {
+                let item = match queries::live_group(db, id, user, false) {
+                    Ok((g, me)) => GroupInfoResult {
+                        group_id: id.clone(),
+                        result_code: codes::OK,
+                        result_message: String::new(),
+                        group_info: Some(queries::group_info(db, &g, me)?),
+                    },
+                    Err(e) if e.code == codes::ERR_SVR_COMM_INTERNAL => return Err(e),
+                    Err(e) => GroupInfoResult {
+                        group_id: id.clone(),
+                        result_code: e.code,
+                        result_message: e.desc,
+                        group_info: None,
+                    },
+                };
+                out.push(item);
+            }
+            Ok(out)
+        })
+    }
+
+    fn group_members(
+        &self,
+        user: &str,
+        params: &GetGroupMemberListParams,
+    ) -> Result<GroupMemberInfoResult, OpError> {
+        let offset: u64 = match params.next_seq.as_str() {
+            "" => 0,
+            s => s.parse().map_err(|_| {
+                OpError::invalid(format!(
+                    "nextSeq {s:?} is not one this server handed out (use \"0\" for the first page)"
+                ))
+            })?,
+        };
+        let count = queries::page_size(params.count);
+        self.readers.with(|db| {
+            queries::live_group(db, &params.group_id, user, true)?;
+            let (list, next) =
+                queries::group_members(db, &params.group_id, params.filter, offset, count)?;
+            Ok(GroupMemberInfoResult {
+                next_seq: next.map_or_else(|| "0".to_string(), |n| n.to_string()),
+                member_info_list: list,
+            })
+        })
+    }
+
+    fn close(&self) {
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            // The writer applies what is queued before the stop, commits and exits.
+            let _ = self.queue.blocking_send(WriterMsg::Stop);
+            if handle.join().is_err() {
+                tracing::error!("the writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let _ = self.queue.try_send(WriterMsg::Stop);
+    }
+}

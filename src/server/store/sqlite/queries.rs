@@ -1,0 +1,639 @@
+//! Read queries shared by the read connections and the writer (which builds the
+//! conversations it pushes inside its own transaction).
+//!
+//! Visibility, in one place: a user sees a stored message of a conversation when
+//! - it is at or after the user's first visible seq (`ConvRow::lower`: after what the user
+//!   deleted, and for Work/Public groups from the user's join), and
+//! - it is not targeted, or the user sent it, or the user is one of its targets.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::{
+    Conversation, ConversationId, ConversationTarget, GroupInfo, GroupMemberFullInfo, GroupType,
+    Message, conversation_type, limits,
+};
+use crate::protocol::{GetHistoryParams, codes, get_type};
+use crate::server::error::OpError;
+use crate::server::rules;
+use crate::server::store::Data;
+
+use super::schema::c2c_key;
+
+/// `targeted = 0 OR sender = ?U OR ?U is a target`, with the user as parameter `?3`.
+const VISIBLE_TO_3: &str = "(targeted = 0 OR sender = ?3 OR EXISTS \
+     (SELECT 1 FROM message_targets t WHERE t.user_id = ?3 AND t.pos = messages.pos))";
+
+/// One row of a user's conversation state, with what is needed to judge visibility.
+#[derive(Debug, Clone)]
+pub struct ConvRow {
+    pub conv: String,
+    pub conv_id: i64,
+    pub group_id: Option<String>,
+    pub pinned: bool,
+    pub custom_data: String,
+    pub read_seq: u64,
+    pub read_time: i64,
+    pub cleared_seq: u64,
+    pub deleted: bool,
+    pub activated: u64,
+    pub group_type: Option<GroupType>,
+    pub group_name: Option<String>,
+    pub join_seq: Option<u64>,
+}
+
+impl ConvRow {
+    /// The first seq this user may see.
+    pub fn lower(&self) -> u64 {
+        let after_clear = self.cleared_seq + 1;
+        match (self.group_type, self.join_seq) {
+            (Some(t), Some(j)) => after_clear.max(rules::visible_from(t, j)),
+            _ => after_clear,
+        }
+    }
+
+    /// Messages up to this seq are not unread.
+    fn unread_floor(&self) -> u64 {
+        self.read_seq.max(self.lower() - 1)
+    }
+
+    fn stores_nothing(&self) -> bool {
+        self.group_type.is_some_and(|t| !t.stores_messages())
+    }
+}
+
+const CONV_ROW_SELECT: &str = "SELECT uc.conv, uc.conv_id, uc.peer, uc.group_id, uc.pinned, \
+     uc.custom_data, uc.read_seq, uc.read_time, uc.cleared_seq, uc.deleted, uc.activated, \
+     g.type, g.name, gm.join_seq \
+     FROM user_conversations uc \
+     LEFT JOIN groups g ON g.group_id = uc.group_id \
+     LEFT JOIN group_members gm ON gm.group_id = uc.group_id AND gm.user_id = uc.owner \
+     WHERE uc.owner = ?1";
+
+fn conv_row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<ConvRow>> {
+    let group_id: Option<String> = r.get(3)?;
+    let group_type: Option<String> = r.get(11)?;
+    let join_seq: Option<i64> = r.get(13)?;
+    let group_type = group_type.as_deref().and_then(GroupType::parse);
+    // A group conversation is only live while the user is a member of a live group.
+    if group_id.is_some() && (group_type.is_none() || join_seq.is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(ConvRow {
+        conv: r.get(0)?,
+        conv_id: r.get(1)?,
+        group_id,
+        pinned: r.get(4)?,
+        custom_data: r.get(5)?,
+        read_seq: r.get::<_, i64>(6)? as u64,
+        read_time: r.get(7)?,
+        cleared_seq: r.get::<_, i64>(8)? as u64,
+        deleted: r.get(9)?,
+        activated: r.get::<_, i64>(10)? as u64,
+        group_type,
+        group_name: r.get(12)?,
+        join_seq: join_seq.map(|j| j as u64),
+    }))
+}
+
+/// All of `user`'s live conversation rows.
+pub fn conv_rows(db: &Connection, user: &str) -> rusqlite::Result<Vec<ConvRow>> {
+    let mut stmt = db.prepare_cached(&format!("{CONV_ROW_SELECT} AND g.dismissed IS NOT 1"))?;
+    let rows = stmt.query_map([user], conv_row_from)?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let Some(r) = row? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// One of `user`'s conversation rows.
+pub fn conv_row(db: &Connection, user: &str, conv: &str) -> rusqlite::Result<Option<ConvRow>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "{CONV_ROW_SELECT} AND uc.conv = ?2 AND g.dismissed IS NOT 1"
+    ))?;
+    let row = stmt
+        .query_row(params![user, conv], conv_row_from)
+        .optional()?;
+    Ok(row.flatten())
+}
+
+pub fn conv_id_by_key(db: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    db.prepare_cached("SELECT conv_id FROM convs WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+/// The newest seq of a conversation (0 when empty).
+pub fn last_seq(db: &Connection, conv_id: i64) -> rusqlite::Result<u64> {
+    let seq: Option<i64> = db
+        .prepare_cached("SELECT MAX(seq) FROM messages WHERE conv_id = ?1")?
+        .query_row([conv_id], |r| r.get(0))?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+/// The newest message `user` may see from `lower` on that is not excluded from being the
+/// last message: its pos and JSON.
+pub fn last_message(
+    db: &Connection,
+    conv_id: i64,
+    user: &str,
+    lower: u64,
+) -> rusqlite::Result<Option<(u64, String)>> {
+    db.prepare_cached(&format!(
+        "SELECT pos, body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND nolast = 0 \
+         AND {VISIBLE_TO_3} ORDER BY seq DESC LIMIT 1"
+    ))?
+    .query_row(params![conv_id, lower as i64, user], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+    })
+    .optional()
+}
+
+/// Is there any message `user` may see from `lower` on?
+fn has_visible(db: &Connection, conv_id: i64, user: &str, lower: u64) -> rusqlite::Result<bool> {
+    db.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND {VISIBLE_TO_3})"
+    ))?
+    .query_row(params![conv_id, lower as i64, user], |r| r.get(0))
+}
+
+/// Unread messages after `floor`: counted ones not sent by `user`. Counted messages are
+/// never targeted, so no visibility test is needed.
+fn unread_after(db: &Connection, conv_id: i64, user: &str, floor: u64) -> rusqlite::Result<u64> {
+    let n: i64 = db
+        .prepare_cached(
+            "SELECT COUNT(*) FROM messages WHERE conv_id = ?1 AND seq > ?2 AND counted = 1 \
+             AND sender != ?3",
+        )?
+        .query_row(params![conv_id, floor as i64, user], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Is the row hidden (deleted, and nothing arrived since)?
+fn hidden(db: &Connection, user: &str, row: &ConvRow) -> rusqlite::Result<bool> {
+    Ok(row.deleted && !has_visible(db, row.conv_id, user, row.lower())?)
+}
+
+/// The unread count of one conversation row.
+pub fn row_unread(db: &Connection, user: &str, row: &ConvRow) -> rusqlite::Result<u64> {
+    if row.stores_nothing() || hidden(db, user, row)? {
+        return Ok(0);
+    }
+    unread_after(db, row.conv_id, user, row.unread_floor())
+}
+
+/// The `V2TimConversation` of a row, or `None` when the user deleted it and nothing new
+/// arrived since.
+pub fn build_conversation(
+    db: &Connection,
+    user: &str,
+    row: &ConvRow,
+) -> Result<Option<Conversation>, OpError> {
+    if hidden(db, user, row)? {
+        return Ok(None);
+    }
+    let mut conv = empty_conversation(&row.conv, row.group_type, row.group_name.as_deref());
+    let last = if row.stores_nothing() {
+        None
+    } else {
+        last_message(db, row.conv_id, user, row.lower())?
+    };
+    conv.orderkey = row.activated;
+    if let Some((pos, body)) = last {
+        conv.orderkey = conv.orderkey.max(pos);
+        let message: Message = serde_json::from_str(&body)
+            .map_err(|e| OpError::internal(format!("stored message does not parse: {e}")))?;
+        conv.last_message = Some(Box::new(message));
+    }
+    conv.unread_count = if row.stores_nothing() {
+        0
+    } else {
+        unread_after(db, row.conv_id, user, row.unread_floor())?
+    };
+    conv.is_pinned = row.pinned;
+    conv.custom_data = row.custom_data.clone();
+    if row.group_id.is_some() {
+        conv.group_read_sequence = row.read_seq;
+    } else {
+        conv.c2c_read_timestamp = row.read_time;
+    }
+    Ok(Some(conv))
+}
+
+/// A conversation with no state yet (or the shape of a row before its counts are filled).
+pub fn empty_conversation(
+    conversation_id: &str,
+    group_type: Option<GroupType>,
+    group_name: Option<&str>,
+) -> Conversation {
+    let mut conv = Conversation {
+        conversation_id: conversation_id.to_string(),
+        ..Conversation::default()
+    };
+    match ConversationId::parse(conversation_id) {
+        Some(ConversationTarget::C2c(peer)) => {
+            conv.conv_type = conversation_type::C2C;
+            conv.show_name = peer.clone();
+            conv.user_id = Some(peer);
+        }
+        Some(ConversationTarget::Group(group)) => {
+            conv.conv_type = conversation_type::GROUP;
+            conv.show_name = match group_name {
+                Some(name) if !name.is_empty() => name.to_string(),
+                _ => group.clone(),
+            };
+            conv.group_type = group_type.map(|t| t.as_str().to_string());
+            conv.group_id = Some(group);
+        }
+        None => {}
+    }
+    conv
+}
+
+/// Does `user` have an account?
+pub fn user_exists(db: &Connection, user: &str) -> rusqlite::Result<bool> {
+    db.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = ?1)")?
+        .query_row([user], |r| r.get(0))
+}
+
+/// A live group's header.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    pub group_id: String,
+    pub conv_id: i64,
+    pub group_type: GroupType,
+    pub name: String,
+    pub owner: String,
+    pub create_time: i64,
+    pub dismissed: bool,
+}
+
+pub fn group_row(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupRow>> {
+    let row = db
+        .prepare_cached(
+            "SELECT conv_id, type, name, owner, create_time, dismissed FROM groups \
+             WHERE group_id = ?1",
+        )?
+        .query_row([group_id], |r| {
+            let t: String = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                t,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
+            ))
+        })
+        .optional()?;
+    Ok(
+        row.and_then(|(conv_id, t, name, owner, create_time, dismissed)| {
+            GroupType::parse(&t).map(|group_type| GroupRow {
+                group_id: group_id.to_string(),
+                conv_id,
+                group_type,
+                name,
+                owner,
+                create_time,
+                dismissed,
+            })
+        }),
+    )
+}
+
+/// A user's membership of a group.
+#[derive(Debug, Clone, Copy)]
+pub struct Membership {
+    pub role: u32,
+    pub join_seq: u64,
+    pub join_time: i64,
+}
+
+/// `user`'s membership of `group_id`, if any.
+pub fn membership(
+    db: &Connection,
+    group_id: &str,
+    user: &str,
+) -> rusqlite::Result<Option<Membership>> {
+    db.prepare_cached(
+        "SELECT role, join_seq, join_time FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+    )?
+    .query_row([group_id, user], |r| {
+        Ok(Membership {
+            role: r.get::<_, i64>(0)? as u32,
+            join_seq: r.get::<_, i64>(1)? as u64,
+            join_time: r.get(2)?,
+        })
+    })
+    .optional()
+}
+
+fn member_count(db: &Connection, group_id: &str) -> rusqlite::Result<u32> {
+    let n: i64 = db
+        .prepare_cached("SELECT COUNT(*) FROM group_members WHERE group_id = ?1")?
+        .query_row([group_id], |r| r.get(0))?;
+    Ok(n as u32)
+}
+
+/// A live group, with `user`'s view of it; errors 10010 (no such group) or, with
+/// `need_member`, 10007 (not a member).
+pub fn live_group(
+    db: &Connection,
+    group_id: &str,
+    user: &str,
+    need_member: bool,
+) -> Result<(GroupRow, Option<Membership>), OpError> {
+    let g = match group_row(db, group_id)? {
+        Some(g) if !g.dismissed => g,
+        _ => return Err(OpError::no_group(group_id)),
+    };
+    let me = membership(db, group_id, user)?;
+    if need_member && me.is_none() {
+        return Err(OpError::denied(format!(
+            "you are not a member of group {group_id:?}"
+        )));
+    }
+    Ok((g, me))
+}
+
+pub fn group_info(
+    db: &Connection,
+    g: &GroupRow,
+    me: Option<Membership>,
+) -> rusqlite::Result<GroupInfo> {
+    Ok(GroupInfo {
+        group_id: g.group_id.clone(),
+        group_type: g.group_type.as_str().to_string(),
+        group_name: g.name.clone(),
+        owner: g.owner.clone(),
+        create_time: g.create_time,
+        member_count: member_count(db, &g.group_id)?,
+        role: me.map_or(0, |m| m.role),
+        join_time: me.map_or(0, |m| m.join_time),
+    })
+}
+
+/// Groups `user` is in (AVChatRoom excluded, as V2TIM does).
+pub fn joined_groups(db: &Connection, user: &str) -> Result<Vec<GroupInfo>, OpError> {
+    let mut stmt = db.prepare_cached(
+        "SELECT gm.group_id FROM group_members gm JOIN groups g ON g.group_id = gm.group_id \
+         WHERE gm.user_id = ?1 AND g.dismissed = 0 AND g.type != 'AVChatRoom' \
+         ORDER BY gm.join_time, gm.group_id",
+    )?;
+    let ids = stmt
+        .query_map([user], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (g, me) = live_group(db, &id, user, true)?;
+        out.push(group_info(db, &g, me)?);
+    }
+    Ok(out)
+}
+
+/// One page of a group's members; `next_seq` is an offset ("0" = start, "0" back = done).
+pub fn group_members(
+    db: &Connection,
+    group_id: &str,
+    filter: u32,
+    offset: u64,
+    count: u32,
+) -> rusqlite::Result<(Vec<GroupMemberFullInfo>, Option<u64>)> {
+    let role_clause = match filter {
+        crate::model::member_filter::OWNER => " AND role = 400",
+        crate::model::member_filter::ADMIN => " AND role = 300",
+        crate::model::member_filter::COMMON => " AND role = 200",
+        _ => "",
+    };
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT user_id, role, join_time FROM group_members WHERE group_id = ?1{role_clause} \
+         ORDER BY role DESC, join_time, user_id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let mut list = stmt
+        .query_map(
+            params![group_id, i64::from(count) + 1, offset as i64],
+            |r| {
+                Ok(GroupMemberFullInfo {
+                    user_id: r.get(0)?,
+                    nick_name: String::new(),
+                    name_card: String::new(),
+                    role: r.get::<_, i64>(1)? as u32,
+                    join_time: r.get(2)?,
+                    mute_until: 0,
+                    is_online: false,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let more = list.len() > count as usize;
+    list.truncate(count as usize);
+    let next = more.then(|| offset + u64::from(count));
+    Ok((list, next))
+}
+
+/// Clamp a requested page size: 0 means the default (100), and at most 500.
+pub fn page_size(count: u32) -> u32 {
+    match count {
+        0 => 100,
+        n => n.min(limits::PAGE_MAX as u32),
+    }
+}
+
+/// Where `user` reads conversation `conversation_id`: its id and first visible seq.
+/// `Ok(None)`: a C2C conversation with no messages yet.
+fn history_scope(
+    db: &Connection,
+    user: &str,
+    conversation_id: &str,
+) -> Result<Option<(i64, u64)>, OpError> {
+    match ConversationId::parse(conversation_id) {
+        Some(ConversationTarget::C2c(peer)) => {
+            let Some(conv_id) = conv_id_by_key(db, &c2c_key(user, &peer))? else {
+                return Ok(None);
+            };
+            let cleared = conv_row(db, user, conversation_id)?.map_or(0, |r| r.cleared_seq);
+            Ok(Some((conv_id, cleared + 1)))
+        }
+        Some(ConversationTarget::Group(group_id)) => {
+            let (g, me) = live_group(db, &group_id, user, true)?;
+            if !g.group_type.stores_messages() {
+                return Ok(None);
+            }
+            let join_seq = me.map_or(1, |m| m.join_seq);
+            let cleared = conv_row(db, user, conversation_id)?.map_or(0, |r| r.cleared_seq);
+            Ok(Some((
+                g.conv_id,
+                (cleared + 1).max(rules::visible_from(g.group_type, join_seq)),
+            )))
+        }
+        None => Err(invalid_conversation(conversation_id)),
+    }
+}
+
+pub fn invalid_conversation(conversation_id: &str) -> OpError {
+    OpError::new(
+        codes::ERR_INVALID_CONVERSATION,
+        format!("conversationID {conversation_id:?} is neither c2c_<userID> nor group_<groupID>"),
+    )
+}
+
+/// The seq of a message named by its msgID inside a conversation.
+fn seq_of_msg_id(db: &Connection, conv_id: i64, msg_id: &str) -> Result<u64, OpError> {
+    let not_found =
+        || OpError::invalid(format!("lastMsgID {msg_id:?} is not in this conversation"));
+    let pos: i64 = msg_id
+        .split('-')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(not_found)?;
+    let found: Option<(i64, i64, String)> = db
+        .prepare_cached("SELECT conv_id, seq, msg_id FROM messages WHERE pos = ?1")?
+        .query_row([pos], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match found {
+        Some((c, seq, id)) if c == conv_id && id == msg_id => Ok(seq as u64),
+        _ => Err(not_found()),
+    }
+}
+
+/// `getHistoryMessageList` (reference §3.9): older pages newest→oldest, newer pages
+/// oldest→newest; `lastMsgID` exclusive, `lastMsgSeq` inclusive (lastMsgID wins).
+pub fn history(db: &Connection, user: &str, p: &GetHistoryParams) -> Result<Data, OpError> {
+    let older = match p.get_type {
+        get_type::CLOUD_OLDER => true,
+        get_type::CLOUD_NEWER => false,
+        other => {
+            return Err(OpError::invalid(format!(
+                "getType {other}: the server serves 1 (CLOUD_OLDER) and 2 (CLOUD_NEWER)"
+            )));
+        }
+    };
+    if p.count == 0 {
+        return Err(OpError::invalid("count must be at least 1"));
+    }
+    let count = p.count.min(limits::PAGE_MAX as u32);
+    let Some((conv_id, lower)) = history_scope(db, user, &p.conversation_id)? else {
+        return Ok(Data(r#"{"isFinished":true,"messageList":[]}"#.into()));
+    };
+    // Bound: seq strictly beyond `start` (exclusive) or from `start` (inclusive).
+    let (start, inclusive) = match (&p.last_msg_id, p.last_msg_seq) {
+        (Some(id), _) if !id.is_empty() => (Some(seq_of_msg_id(db, conv_id, id)?), false),
+        (_, Some(seq)) if seq > 0 => (Some(seq), true),
+        _ => (None, true),
+    };
+    let sql = if older {
+        format!(
+            "SELECT body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND seq <= ?4 \
+             AND {VISIBLE_TO_3} ORDER BY seq DESC LIMIT ?5"
+        )
+    } else {
+        format!(
+            "SELECT body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND seq >= ?4 \
+             AND {VISIBLE_TO_3} ORDER BY seq ASC LIMIT ?5"
+        )
+    };
+    let bound: i64 = match (start, older, inclusive) {
+        (None, true, _) => i64::MAX,
+        (None, false, _) => 0,
+        (Some(s), true, true) => s as i64,
+        (Some(s), true, false) => s as i64 - 1,
+        (Some(s), false, true) => s as i64,
+        (Some(s), false, false) => s as i64 + 1,
+    };
+    let mut stmt = db.prepare_cached(&sql)?;
+    let bodies = stmt
+        .query_map(
+            params![conv_id, lower as i64, user, bound, i64::from(count) + 1],
+            |r| r.get::<_, String>(0),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let finished = bodies.len() <= count as usize;
+    let shown = &bodies[..bodies.len().min(count as usize)];
+    Ok(Data(format!(
+        r#"{{"isFinished":{finished},"messageList":[{}]}}"#,
+        shown.join(",")
+    )))
+}
+
+/// `sync`: the messages `user` may see with pos > `cursor`, oldest first, at most `count`.
+///
+/// Per conversation of the user, the first seq past the cursor is found by binary search
+/// over the `(conv_id, seq)` index (seq and pos grow together inside a conversation), so
+/// the cost follows the user's own conversations, not the server's traffic.
+pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<Data, OpError> {
+    let count = page_size(count) as usize;
+    // One read transaction: one snapshot for all the queries below.
+    let tx = db.transaction()?;
+    let newest: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(pos), 0) FROM messages")?
+        .query_row([], |r| r.get(0))?;
+    let mut found: Vec<(u64, String)> = Vec::new();
+    for row in conv_rows(&tx, user)? {
+        if row.stores_nothing() {
+            continue;
+        }
+        let last: Option<(i64, i64)> = tx
+            .prepare_cached(
+                "SELECT pos, seq FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([row.conv_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((last_pos, last_seq)) = last else {
+            continue;
+        };
+        let lower = row.lower();
+        if last_pos as u64 <= cursor || (last_seq as u64) < lower {
+            continue;
+        }
+        // First seq in [lower, last_seq] whose pos is past the cursor.
+        let (mut lo, mut hi) = (lower, last_seq as u64);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let pos: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT pos FROM messages WHERE conv_id = ?1 AND seq >= ?2 \
+                     ORDER BY seq LIMIT 1",
+                )?
+                .query_row(params![row.conv_id, mid as i64], |r| r.get(0))
+                .optional()?;
+            if pos.is_some_and(|p| p as u64 > cursor) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT pos, body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND pos > ?4 \
+             AND {VISIBLE_TO_3} ORDER BY seq LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                row.conv_id,
+                lo as i64,
+                user,
+                cursor as i64,
+                count as i64 + 1
+            ],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+        )?;
+        for r in rows {
+            found.push(r?);
+        }
+    }
+    drop(tx);
+    found.sort_unstable_by_key(|(pos, _)| *pos);
+    let finished = found.len() <= count;
+    found.truncate(count);
+    let new_cursor = if finished {
+        cursor.max(newest as u64)
+    } else {
+        found.last().map_or(cursor, |(pos, _)| *pos)
+    };
+    let bodies: Vec<&str> = found.iter().map(|(_, b)| b.as_str()).collect();
+    Ok(Data(format!(
+        r#"{{"messageList":[{}],"cursor":{new_cursor},"isFinished":{finished}}}"#,
+        bodies.join(",")
+    )))
+}

@@ -1,0 +1,148 @@
+//! Schema and connection settings.
+//!
+//! Durability: WAL with `synchronous=NORMAL`. A commit survives a crash of the server
+//! process (kill -9) — the WAL is in the OS page cache and SQLite replays it on open — but
+//! the last commits before an OS crash or power loss may be rolled back (never corrupted).
+//! `FULL` would fsync the WAL on every commit (~6k commits/s on the test box instead of
+//! ~40k, see reference/server-anchors.md §1.9); with group commit the difference shrinks,
+//! and `TERMIM_SQLITE_SYNC=FULL` in the environment switches to it.
+
+use rusqlite::Connection;
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Tables. Messages are stored once (no per-member copies): who sees what is computed by
+/// indexed queries from group membership, targets and per-user conversation state.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS users (
+    user_id    TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per C2C pair ('c:' || a || ' ' || b with a <= b) or group ('g:' || group id):
+-- an integer id keeps the message index small.
+CREATE TABLE IF NOT EXISTS convs (
+    conv_id INTEGER PRIMARY KEY,
+    key     TEXT NOT NULL UNIQUE
+);
+
+-- pos is the sync cursor: global, strictly increasing in commit order.
+-- seq is per conversation, dense from 1.
+CREATE TABLE IF NOT EXISTS messages (
+    pos       INTEGER PRIMARY KEY,
+    conv_id   INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    msg_id    TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    receiver  TEXT,
+    group_id  TEXT,
+    time      INTEGER NOT NULL,
+    counted   INTEGER NOT NULL,   -- counts as unread for receivers
+    nolast    INTEGER NOT NULL,   -- isExcludedFromLastMessage
+    targeted  INTEGER NOT NULL,   -- visible only to sender + message_targets
+    body      TEXT NOT NULL       -- the Message as JSON, exactly as delivered
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_conv_seq ON messages (conv_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_sender_client ON messages (sender, client_id);
+
+CREATE TABLE IF NOT EXISTS message_targets (
+    user_id TEXT NOT NULL,
+    pos     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, pos)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS groups (
+    group_id    TEXT PRIMARY KEY,
+    conv_id     INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    dismissed   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- join_seq: the group seq at which this membership began (its join tips, or 1).
+CREATE TABLE IF NOT EXISTS group_members (
+    group_id  TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    role      INTEGER NOT NULL,
+    join_seq  INTEGER NOT NULL,
+    join_time INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_members_user ON group_members (user_id, group_id);
+
+-- Per-user conversation state (server-synced across devices).
+-- read_seq: read up to here; cleared_seq: deleted up to here (hidden from this user);
+-- activated: a pos that orders conversations without messages (join, creation).
+CREATE TABLE IF NOT EXISTS user_conversations (
+    owner       TEXT NOT NULL,
+    conv        TEXT NOT NULL,
+    conv_id     INTEGER NOT NULL,
+    peer        TEXT,
+    group_id    TEXT,
+    pinned      INTEGER NOT NULL DEFAULT 0,
+    custom_data TEXT NOT NULL DEFAULT '',
+    read_seq    INTEGER NOT NULL DEFAULT 0,
+    read_time   INTEGER NOT NULL DEFAULT 0,
+    cleared_seq INTEGER NOT NULL DEFAULT 0,
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    activated   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, conv)
+) WITHOUT ROWID;
+"#;
+
+/// Settings for every connection.
+fn configure(db: &Connection) -> rusqlite::Result<()> {
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    let sync = match std::env::var("TERMIM_SQLITE_SYNC").as_deref() {
+        Ok("FULL") | Ok("full") => "FULL",
+        _ => "NORMAL",
+    };
+    db.pragma_update(None, "synchronous", sync)?;
+    db.pragma_update(None, "foreign_keys", "OFF")?;
+    db.pragma_update(None, "temp_store", "MEMORY")?;
+    db.pragma_update(None, "cache_size", -16_000i64)?; // ~16 MB per connection
+    db.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Open the writer's connection and create the schema.
+pub fn open_writer(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    configure(&db)?;
+    db.execute_batch(SCHEMA)?;
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION.to_string()],
+    )?;
+    Ok(db)
+}
+
+/// Open a read connection (after the writer created the schema).
+pub fn open_reader(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.pragma_update(None, "query_only", "ON")?;
+    db.pragma_update(None, "cache_size", -16_000i64)?;
+    db.set_prepared_statement_cache_capacity(64);
+    Ok(db)
+}
+
+/// The conversation key of a C2C pair (order-independent).
+pub fn c2c_key(a: &str, b: &str) -> String {
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    format!("c:{x} {y}")
+}
+
+/// The conversation key of a group.
+pub fn group_key(group_id: &str) -> String {
+    format!("g:{group_id}")
+}

@@ -1,0 +1,1546 @@
+//! The single writer: drains the command queue, applies a batch in one transaction
+//! (one savepoint per command, so a failing command leaves the others intact), commits,
+//! then answers each command and hands its effects to the sink — in commit order.
+//!
+//! It keeps what every write needs in memory (next pos, each conversation's last seq,
+//! group rosters), loaded lazily from the database. The caches are changed only after the
+//! SQL they mirror succeeded; after any storage error they are dropped and reloaded.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::mpsc;
+
+use crate::model::{
+    ConversationId, ConversationOperationResult, ConversationTarget, Elem,
+    GroupMemberOperationResult, GroupMemberSpec, GroupTipsElem, GroupType, Message, MessageStatus,
+    limits, member_op_result, role, tips_type,
+};
+use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
+use crate::server::error::OpError;
+use crate::server::rules;
+use crate::server::store::{
+    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, WriteCmd, WriteRequest,
+};
+
+use super::queries;
+use super::schema::{self, c2c_key, group_key};
+
+/// What travels on the writer's queue.
+pub(super) enum WriterMsg {
+    Req(WriteRequest),
+    /// Apply what is queued, commit, and stop.
+    Stop,
+}
+
+/// Most commands applied in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Conversations of one user that may carry custom data (reference §3.11).
+const CUSTOM_DATA_CONVERSATIONS_MAX: usize = 1000;
+
+struct C2cState {
+    id: i64,
+    last_seq: u64,
+    /// Both users' conversation rows are known to exist.
+    rows: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    role: u32,
+    join_seq: u64,
+    join_time: i64,
+}
+
+struct GroupState {
+    group_id: String,
+    conv_id: i64,
+    group_type: GroupType,
+    dismissed: bool,
+    last_seq: u64,
+    members: HashMap<String, Member>,
+    /// The member list as shared push recipients; rebuilt after membership changes.
+    roster: Option<Arc<[String]>>,
+}
+
+impl GroupState {
+    fn roster(&mut self) -> Arc<[String]> {
+        if let Some(r) = &self.roster {
+            return r.clone();
+        }
+        let r: Arc<[String]> = self.members.keys().cloned().collect();
+        self.roster = Some(r.clone());
+        r
+    }
+
+    fn conversation_id(&self) -> String {
+        ConversationId::group(&self.group_id).0
+    }
+
+    fn member(&self, user: &str) -> Result<&Member, OpError> {
+        self.members.get(user).ok_or_else(|| {
+            OpError::denied(format!("you are not a member of group {:?}", self.group_id))
+        })
+    }
+
+    fn check_room(&self, adding: usize) -> Result<(), OpError> {
+        let cap = self.group_type.member_cap();
+        if self.members.len().saturating_add(adding) > cap {
+            return Err(OpError::new(
+                codes::ERR_SVR_GROUP_FULL,
+                format!(
+                    "group {:?} is full ({} members, the {} limit is {cap})",
+                    self.group_id,
+                    self.members.len(),
+                    self.group_type
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A conversation named by a user, resolved for a conversation op.
+struct Resolved {
+    conv: String,
+    conv_id: i64,
+    peer: Option<String>,
+    group_id: Option<String>,
+    last_seq: u64,
+}
+
+/// A message the writer produced: its JSON and (when stored) its pos.
+struct Produced {
+    body: Arc<str>,
+    pos: Option<u64>,
+}
+
+pub(super) struct Writer {
+    db: Connection,
+    sink: Arc<dyn CommitSink>,
+    next_pos: u64,
+    c2c: HashMap<String, C2cState>,
+    groups: HashMap<String, GroupState>,
+    users: HashSet<String>,
+}
+
+fn now_msg_random() -> u32 {
+    rand::random()
+}
+
+/// `<pos>-<time>-<random>`: globally unique, and leads back to its row without an index.
+fn stored_msg_id(pos: u64, now: i64) -> String {
+    format!("{pos}-{now}-{:08x}", now_msg_random())
+}
+
+/// Online-only messages have no pos; `0-` keeps them apart from stored ids.
+fn online_msg_id(now: i64) -> String {
+    format!("0-{now}-{:016x}", rand::random::<u64>())
+}
+
+fn send_result(body: &str, cursor: Option<u64>) -> Data {
+    match cursor {
+        Some(c) => Data(format!(r#"{{"message":{body},"cursor":{c}}}"#)),
+        None => Data(format!(r#"{{"message":{body}}}"#)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_message(
+    db: &Connection,
+    pos: u64,
+    conv_id: i64,
+    seq: u64,
+    msg: &Message,
+    client_id: &str,
+    counted: bool,
+    targeted: bool,
+    body: &str,
+) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "INSERT INTO messages (pos, conv_id, seq, msg_id, client_id, sender, receiver, group_id, \
+         time, counted, nolast, targeted, body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        pos as i64,
+        conv_id,
+        seq as i64,
+        msg.msg_id,
+        client_id,
+        msg.sender,
+        msg.receiver,
+        msg.group_id,
+        msg.timestamp,
+        counted,
+        msg.is_excluded_from_last_message,
+        targeted,
+        body,
+    ])?;
+    Ok(())
+}
+
+fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupState>> {
+    let Some(row) = queries::group_row(db, group_id)? else {
+        return Ok(None);
+    };
+    let mut members = HashMap::new();
+    if !row.dismissed {
+        let mut stmt = db.prepare_cached(
+            "SELECT user_id, role, join_seq, join_time FROM group_members WHERE group_id = ?1",
+        )?;
+        let rows = stmt.query_map([group_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Member {
+                    role: r.get::<_, i64>(1)? as u32,
+                    join_seq: r.get::<_, i64>(2)? as u64,
+                    join_time: r.get(3)?,
+                },
+            ))
+        })?;
+        for r in rows {
+            let (user, m) = r?;
+            members.insert(user, m);
+        }
+    }
+    let last_seq = queries::last_seq(db, row.conv_id)?;
+    Ok(Some(GroupState {
+        group_id: row.group_id,
+        conv_id: row.conv_id,
+        group_type: row.group_type,
+        dismissed: row.dismissed,
+        last_seq,
+        members,
+        roster: None,
+    }))
+}
+
+/// The live group `id` (loaded on first use), or 10010.
+fn live_group<'a>(
+    groups: &'a mut HashMap<String, GroupState>,
+    db: &Connection,
+    id: &str,
+) -> Result<&'a mut GroupState, OpError> {
+    if !groups.contains_key(id) {
+        match load_group(db, id)? {
+            Some(g) => {
+                groups.insert(id.to_string(), g);
+            }
+            None => return Err(OpError::no_group(id)),
+        }
+    }
+    match groups.get_mut(id) {
+        Some(g) if !g.dismissed => Ok(g),
+        _ => Err(OpError::no_group(id)),
+    }
+}
+
+fn insert_member(
+    db: &Connection,
+    group_id: &str,
+    user: &str,
+    member: &Member,
+) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "INSERT OR REPLACE INTO group_members (group_id, user_id, role, join_seq, join_time) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        group_id,
+        user,
+        member.role,
+        member.join_seq as i64,
+        member.join_time
+    ])?;
+    Ok(())
+}
+
+/// A fresh group conversation row for a (new) member.
+fn reset_group_conv_row(
+    db: &Connection,
+    user: &str,
+    g: &GroupState,
+    read_seq: u64,
+    activated: u64,
+) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "INSERT INTO user_conversations (owner, conv, conv_id, group_id, read_seq, activated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (owner, conv) DO UPDATE SET conv_id = excluded.conv_id, pinned = 0, \
+         custom_data = '', read_seq = excluded.read_seq, read_time = 0, cleared_seq = 0, \
+         deleted = 0, activated = excluded.activated",
+    )?
+    .execute(params![
+        user,
+        g.conversation_id(),
+        g.conv_id,
+        g.group_id,
+        read_seq as i64,
+        activated as i64
+    ])?;
+    Ok(())
+}
+
+fn remove_member(db: &Connection, g: &GroupState, user: &str) -> rusqlite::Result<()> {
+    db.prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2")?
+        .execute([&g.group_id, user])?;
+    db.prepare_cached("DELETE FROM user_conversations WHERE owner = ?1 AND conv = ?2")?
+        .execute([user, &g.conversation_id()])?;
+    Ok(())
+}
+
+fn group_event(
+    users: Vec<String>,
+    except: Option<ConnId>,
+    group_id: &str,
+    event: &str,
+    op_user: &str,
+    member_list: Vec<String>,
+) -> Effect {
+    Effect::GroupEvent {
+        users,
+        except,
+        event: GroupEventPush {
+            group_id: group_id.to_string(),
+            event: event.to_string(),
+            op_user: op_user.to_string(),
+            member_list,
+        },
+    }
+}
+
+impl Writer {
+    pub(super) fn open(path: &Path, sink: Arc<dyn CommitSink>) -> rusqlite::Result<Self> {
+        let db = schema::open_writer(path)?;
+        let mut w = Writer {
+            db,
+            sink,
+            next_pos: 1,
+            c2c: HashMap::new(),
+            groups: HashMap::new(),
+            users: HashSet::new(),
+        };
+        w.next_pos = w.load_next_pos()?;
+        Ok(w)
+    }
+
+    fn load_next_pos(&self) -> rusqlite::Result<u64> {
+        let max: i64 =
+            self.db
+                .query_row("SELECT COALESCE(MAX(pos), 0) FROM messages", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(max as u64 + 1)
+    }
+
+    /// Forget everything cached; it is reloaded from the database on demand.
+    fn reset(&mut self) {
+        self.c2c.clear();
+        self.groups.clear();
+        self.users.clear();
+        match self.load_next_pos() {
+            Ok(p) => self.next_pos = p,
+            Err(e) => tracing::error!("writer: cannot reload the next pos: {e}"),
+        }
+    }
+
+    pub(super) fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
+        let mut stop = false;
+        while !stop {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            let mut batch = Vec::new();
+            match first {
+                WriterMsg::Req(r) => batch.push(r),
+                WriterMsg::Stop => stop = true,
+            }
+            while !stop && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(WriterMsg::Req(r)) => batch.push(r),
+                    Ok(WriterMsg::Stop) => stop = true,
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.apply_batch(batch);
+            }
+        }
+        // Refuse new commands, but apply those already queued.
+        rx.close();
+        let mut rest = Vec::new();
+        while let Ok(msg) = rx.try_recv() {
+            if let WriterMsg::Req(r) = msg {
+                rest.push(r);
+            }
+        }
+        if !rest.is_empty() {
+            self.apply_batch(rest);
+        }
+        if let Err(e) = self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!("writer: checkpoint at close failed: {e}");
+        }
+    }
+
+    fn apply_batch(&mut self, batch: Vec<WriteRequest>) {
+        if let Err(e) = self.db.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!("writer: cannot begin a transaction: {e}");
+            for req in batch {
+                let _ = req
+                    .reply
+                    .send(Err(OpError::internal(format!("storage unavailable: {e}"))));
+            }
+            return;
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for req in batch {
+            let mut effects = Vec::new();
+            let result = self.apply_one(&req.cmd, &mut effects);
+            outcomes.push((req.reply, result, effects));
+        }
+        match self.db.execute_batch("COMMIT") {
+            Ok(()) => {
+                for (reply, result, effects) in outcomes {
+                    // The client may be gone; what is committed stays committed.
+                    let _ = reply.send(result);
+                    if !effects.is_empty() {
+                        self.sink.deliver(effects);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("writer: commit failed: {e}");
+                let _ = self.db.execute_batch("ROLLBACK");
+                self.reset();
+                for (reply, _, _) in outcomes {
+                    let _ = reply.send(Err(OpError::internal(format!(
+                        "storage commit failed, nothing was saved: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+
+    fn apply_one(&mut self, cmd: &WriteCmd, effects: &mut Vec<Effect>) -> Result<Data, OpError> {
+        self.db.prepare_cached("SAVEPOINT op")?.execute([])?;
+        let result = self.dispatch(cmd, effects);
+        match &result {
+            Ok(_) => {
+                self.db.prepare_cached("RELEASE op")?.execute([])?;
+            }
+            Err(e) => {
+                effects.clear();
+                let rolled_back = self.db.execute_batch("ROLLBACK TO op; RELEASE op").is_ok();
+                if e.code == codes::ERR_SVR_COMM_INTERNAL || !rolled_back {
+                    self.reset();
+                }
+            }
+        }
+        result
+    }
+
+    fn dispatch(&mut self, cmd: &WriteCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
+        match cmd {
+            WriteCmd::EnsureUser { user, now } => self.ensure_user(user, *now),
+            WriteCmd::Send(send) => self.send(send, fx),
+            WriteCmd::CleanUnread {
+                user,
+                conn,
+                conversation_id,
+                clean_timestamp,
+                clean_sequence,
+                now,
+            } => self.clean_unread(
+                user,
+                *conn,
+                conversation_id,
+                *clean_timestamp,
+                *clean_sequence,
+                *now,
+                fx,
+            ),
+            WriteCmd::Pin {
+                user,
+                conn,
+                conversation_id,
+                pinned,
+            } => self.pin(user, *conn, conversation_id, *pinned, fx),
+            WriteCmd::DeleteConversation {
+                user,
+                conn,
+                conversation_id,
+            } => self.delete_conversation(user, *conn, conversation_id, fx),
+            WriteCmd::SetCustomData {
+                user,
+                conn,
+                conversation_ids,
+                custom_data,
+            } => self.set_custom_data(user, *conn, conversation_ids, custom_data, fx),
+            WriteCmd::CreateGroup {
+                user,
+                conn,
+                group_type,
+                group_name,
+                group_id,
+                members,
+                now,
+            } => self.create_group(
+                user,
+                *conn,
+                *group_type,
+                group_name,
+                group_id.as_deref(),
+                members,
+                *now,
+                fx,
+            ),
+            WriteCmd::JoinGroup {
+                user,
+                conn,
+                group_id,
+                now,
+            } => self.join_group(user, *conn, group_id, *now, fx),
+            WriteCmd::QuitGroup {
+                user,
+                conn,
+                group_id,
+                now,
+            } => self.quit_group(user, *conn, group_id, *now, fx),
+            WriteCmd::DismissGroup {
+                user,
+                conn,
+                group_id,
+            } => self.dismiss_group(user, *conn, group_id, fx),
+            WriteCmd::Invite {
+                user,
+                conn,
+                group_id,
+                users,
+                now,
+            } => self.invite(user, *conn, group_id, users, *now, fx),
+            WriteCmd::Kick {
+                user,
+                conn,
+                group_id,
+                members,
+                now,
+            } => self.kick(user, *conn, group_id, members, *now, fx),
+        }
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    fn ensure_user(&mut self, user: &str, now: i64) -> Result<Data, OpError> {
+        if !self.users.contains(user) {
+            self.db
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![user, now])?;
+            self.users.insert(user.to_string());
+        }
+        Ok(Data::null())
+    }
+
+    fn user_exists(&mut self, user: &str) -> Result<bool, OpError> {
+        if self.users.contains(user) {
+            return Ok(true);
+        }
+        let exists = queries::user_exists(&self.db, user)?;
+        if exists {
+            self.users.insert(user.to_string());
+        }
+        Ok(exists)
+    }
+
+    // ------------------------------------------------------------ messages
+
+    /// The C2C conversation of a pair, created on first use.
+    fn c2c_conv(&mut self, a: &str, b: &str) -> Result<&mut C2cState, OpError> {
+        let key = c2c_key(a, b);
+        if !self.c2c.contains_key(&key) {
+            let id = match queries::conv_id_by_key(&self.db, &key)? {
+                Some(id) => id,
+                None => {
+                    self.db
+                        .prepare_cached("INSERT INTO convs (key) VALUES (?1)")?
+                        .execute([&key])?;
+                    self.db.last_insert_rowid()
+                }
+            };
+            let last_seq = queries::last_seq(&self.db, id)?;
+            self.c2c.insert(
+                key.clone(),
+                C2cState {
+                    id,
+                    last_seq,
+                    rows: false,
+                },
+            );
+        }
+        self.c2c
+            .get_mut(&key)
+            .ok_or_else(|| OpError::internal("conversation cache lost an entry"))
+    }
+
+    fn send(&mut self, cmd: &SendCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
+        let p = &cmd.params;
+        if !p.online_user_only {
+            let stored: Option<(i64, String)> = self
+                .db
+                .prepare_cached(
+                    "SELECT pos, body FROM messages WHERE sender = ?1 AND client_id = ?2",
+                )?
+                .query_row([&cmd.sender, &p.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((pos, body)) = stored {
+                // A retry of a stored message: the same message, not a second one.
+                return Ok(send_result(&body, Some(pos as u64)));
+            }
+        }
+        let mut msg = rules::build_message(p, &cmd.sender, &cmd.target);
+        msg.timestamp = cmd.now;
+        let produced = match &cmd.target {
+            SendTarget::C2c { receiver } => {
+                if !self.user_exists(receiver)? {
+                    return Err(OpError::new(
+                        codes::ERR_SVR_COMM_INVALID_ACCOUNT,
+                        format!(
+                            "receiver {receiver:?} has no account (accounts are created at first login)"
+                        ),
+                    ));
+                }
+                let recipients = if *receiver == cmd.sender {
+                    vec![cmd.sender.clone()]
+                } else {
+                    vec![receiver.clone(), cmd.sender.clone()]
+                };
+                let counted =
+                    rules::counts_unread(None, p.is_excluded_from_unread_count, false, p.elem_type);
+                let produced =
+                    self.store_c2c(&mut msg, &cmd.sender, receiver, counted, p.online_user_only)?;
+                fx.push(Effect::NewMessage {
+                    recipients: Recipients::List(recipients),
+                    except: Some(cmd.conn),
+                    message: produced.body.clone(),
+                    cursor: produced.pos,
+                    unread_counted: produced.pos.is_some() && counted,
+                });
+                produced
+            }
+            SendTarget::Group { group_id, targets } => {
+                let g = live_group(&mut self.groups, &self.db, group_id)?;
+                g.member(&cmd.sender)?;
+                let targeted = !targets.is_empty();
+                rules::check_group_send(g.group_type, group_id, p.online_user_only, targeted)?;
+                if let Some(t) = targets.iter().find(|t| !g.members.contains_key(*t)) {
+                    return Err(OpError::group_invalid(format!(
+                        "targeted receiver {t:?} is not a member of group {group_id:?}"
+                    )));
+                }
+                let counted = rules::counts_unread(
+                    Some(g.group_type),
+                    p.is_excluded_from_unread_count,
+                    targeted,
+                    p.elem_type,
+                );
+                let recipients = if targeted {
+                    let mut list = targets.clone();
+                    if !list.contains(&cmd.sender) {
+                        list.push(cmd.sender.clone());
+                    }
+                    Recipients::List(list)
+                } else {
+                    Recipients::Roster(g.roster())
+                };
+                let produced = if rules::stores(g.group_type, p.online_user_only) {
+                    let pos = self.next_pos;
+                    let seq = g.last_seq + 1;
+                    msg.msg_id = stored_msg_id(pos, cmd.now);
+                    msg.seq = seq;
+                    let body = protocol::to_text(&msg);
+                    insert_message(
+                        &self.db, pos, g.conv_id, seq, &msg, &p.id, counted, targeted, &body,
+                    )?;
+                    for t in targets {
+                        self.db
+                            .prepare_cached(
+                                "INSERT OR IGNORE INTO message_targets (user_id, pos) VALUES (?1, ?2)",
+                            )?
+                            .execute(params![t, pos as i64])?;
+                    }
+                    g.last_seq = seq;
+                    self.next_pos += 1;
+                    Produced {
+                        body: body.into(),
+                        pos: Some(pos),
+                    }
+                } else {
+                    msg.msg_id = online_msg_id(cmd.now);
+                    Produced {
+                        body: protocol::to_text(&msg).into(),
+                        pos: None,
+                    }
+                };
+                fx.push(Effect::NewMessage {
+                    recipients,
+                    except: Some(cmd.conn),
+                    message: produced.body.clone(),
+                    cursor: produced.pos,
+                    unread_counted: produced.pos.is_some() && counted,
+                });
+                produced
+            }
+        };
+        Ok(send_result(&produced.body, produced.pos))
+    }
+
+    fn store_c2c(
+        &mut self,
+        msg: &mut Message,
+        sender: &str,
+        receiver: &str,
+        counted: bool,
+        online_only: bool,
+    ) -> Result<Produced, OpError> {
+        if online_only {
+            msg.msg_id = online_msg_id(msg.timestamp);
+            return Ok(Produced {
+                body: protocol::to_text(msg).into(),
+                pos: None,
+            });
+        }
+        let pos = self.next_pos;
+        let now = msg.timestamp;
+        let conv = self.c2c_conv(sender, receiver)?;
+        let (conv_id, seq, rows) = (conv.id, conv.last_seq + 1, conv.rows);
+        msg.msg_id = stored_msg_id(pos, now);
+        msg.seq = seq;
+        let body = protocol::to_text(msg);
+        insert_message(
+            &self.db, pos, conv_id, seq, msg, &msg.id, counted, false, &body,
+        )?;
+        if !rows {
+            let mut stmt = self.db.prepare_cached(
+                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, activated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            stmt.execute(params![
+                sender,
+                ConversationId::c2c(receiver).0,
+                conv_id,
+                receiver,
+                pos as i64
+            ])?;
+            stmt.execute(params![
+                receiver,
+                ConversationId::c2c(sender).0,
+                conv_id,
+                sender,
+                pos as i64
+            ])?;
+        }
+        let conv = self.c2c_conv(sender, receiver)?;
+        conv.last_seq = seq;
+        conv.rows = true;
+        self.next_pos += 1;
+        Ok(Produced {
+            body: body.into(),
+            pos: Some(pos),
+        })
+    }
+
+    /// Store (or, in AVChatRoom, only produce) a GroupTips message in `group_id`.
+    fn group_tips(
+        &mut self,
+        group_id: &str,
+        op_user: &str,
+        tips: u8,
+        members: Vec<String>,
+        member_count: usize,
+        now: i64,
+    ) -> Result<Produced, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let mut msg = Message {
+            sender: op_user.to_string(),
+            group_id: Some(group_id.to_string()),
+            status: MessageStatus::SendSucc,
+            timestamp: now,
+            ..Message::default()
+        };
+        msg.set_elem(Elem::GroupTips(GroupTipsElem {
+            group_id: group_id.to_string(),
+            tips_type: tips,
+            op_member: op_user.to_string(),
+            member_list: members,
+            member_count: member_count as u32,
+        }));
+        if !g.group_type.stores_messages() {
+            msg.msg_id = online_msg_id(now);
+            return Ok(Produced {
+                body: protocol::to_text(&msg).into(),
+                pos: None,
+            });
+        }
+        let pos = self.next_pos;
+        let seq = g.last_seq + 1;
+        msg.msg_id = stored_msg_id(pos, now);
+        msg.seq = seq;
+        let body = protocol::to_text(&msg);
+        insert_message(
+            &self.db,
+            pos,
+            g.conv_id,
+            seq,
+            &msg,
+            &format!("tips-{pos}"),
+            false,
+            false,
+            &body,
+        )?;
+        g.last_seq = seq;
+        self.next_pos += 1;
+        Ok(Produced {
+            body: body.into(),
+            pos: Some(pos),
+        })
+    }
+
+    fn tips_effect(produced: &Produced, recipients: Arc<[String]>) -> Effect {
+        Effect::NewMessage {
+            recipients: Recipients::Roster(recipients),
+            except: None,
+            message: produced.body.clone(),
+            cursor: produced.pos,
+            unread_counted: false,
+        }
+    }
+
+    // ------------------------------------------------------------ conversations
+
+    /// Resolve a conversation id for `user`: 6004 when it is malformed or names nobody,
+    /// 10010 / 10007 for a missing group or one the user is not in.
+    fn resolve(&mut self, user: &str, conversation_id: &str) -> Result<Resolved, OpError> {
+        match ConversationId::parse(conversation_id) {
+            Some(ConversationTarget::C2c(peer)) => {
+                if !crate::model::is_valid_user_id(&peer) || !self.user_exists(&peer)? {
+                    return Err(OpError::new(
+                        codes::ERR_INVALID_CONVERSATION,
+                        format!("no such conversation: user {peer:?} has no account"),
+                    ));
+                }
+                let conv = self.c2c_conv(user, &peer)?;
+                Ok(Resolved {
+                    conv: conversation_id.to_string(),
+                    conv_id: conv.id,
+                    peer: Some(peer),
+                    group_id: None,
+                    last_seq: conv.last_seq,
+                })
+            }
+            Some(ConversationTarget::Group(group_id)) => {
+                let g = live_group(&mut self.groups, &self.db, &group_id)?;
+                g.member(user)?;
+                Ok(Resolved {
+                    conv: conversation_id.to_string(),
+                    conv_id: g.conv_id,
+                    peer: None,
+                    last_seq: g.last_seq,
+                    group_id: Some(group_id),
+                })
+            }
+            None => Err(queries::invalid_conversation(conversation_id)),
+        }
+    }
+
+    fn ensure_row(&self, user: &str, r: &Resolved) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, group_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![user, r.conv, r.conv_id, r.peer, r.group_id])?;
+        Ok(())
+    }
+
+    /// `conversationChanged` for `user`'s other connections, with the current objects.
+    fn changed_effect(
+        &self,
+        user: &str,
+        conn: ConnId,
+        convs: &[String],
+    ) -> Result<Option<Effect>, OpError> {
+        let mut list = Vec::new();
+        for c in convs {
+            if let Some(row) = queries::conv_row(&self.db, user, c)?
+                && let Some(conv) = queries::build_conversation(&self.db, user, &row)?
+            {
+                list.push(conv);
+            }
+        }
+        Ok((!list.is_empty()).then(|| Effect::ConversationChanged {
+            user: user.to_string(),
+            except: Some(conn),
+            conversations: list,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn clean_unread(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        conversation_id: &str,
+        clean_timestamp: i64,
+        clean_sequence: u64,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        // (conversation, conv_id, read up to seq, read time)
+        let mut marks: Vec<(String, i64, u64, i64)> = Vec::new();
+        let bulk = match conversation_id {
+            "" => Some(None),
+            "c2c" => Some(Some(false)),
+            "group" => Some(Some(true)),
+            _ => None,
+        };
+        if let Some(kind) = bulk {
+            for row in queries::conv_rows(&self.db, user)? {
+                if kind.is_some_and(|group| group != row.group_id.is_some()) {
+                    continue;
+                }
+                let last = queries::last_seq(&self.db, row.conv_id)?;
+                if last > row.read_seq {
+                    marks.push((row.conv.clone(), row.conv_id, last, now));
+                }
+            }
+        } else {
+            let r = self.resolve(user, conversation_id)?;
+            if queries::conv_row(&self.db, user, &r.conv)?.is_none() {
+                return Ok(Data::null()); // nothing was ever received here
+            }
+            let (seq, time) = if r.group_id.is_some() {
+                let seq = if clean_sequence == 0 {
+                    r.last_seq
+                } else {
+                    clean_sequence.min(r.last_seq)
+                };
+                (seq, now)
+            } else if clean_timestamp <= 0 {
+                (r.last_seq, now)
+            } else {
+                let seq: Option<i64> = self
+                    .db
+                    .prepare_cached(
+                        "SELECT seq FROM messages WHERE conv_id = ?1 AND time <= ?2 \
+                         ORDER BY seq DESC LIMIT 1",
+                    )?
+                    .query_row(params![r.conv_id, clean_timestamp], |row| row.get(0))
+                    .optional()?;
+                (seq.unwrap_or(0) as u64, clean_timestamp)
+            };
+            marks.push((r.conv, r.conv_id, seq, time));
+        }
+        let mut changed = Vec::new();
+        for (conv, _, seq, time) in marks {
+            let n = self
+                .db
+                .prepare_cached(
+                    "UPDATE user_conversations SET read_seq = MAX(read_seq, ?3), \
+                     read_time = MAX(read_time, ?4) WHERE owner = ?1 AND conv = ?2",
+                )?
+                .execute(params![user, conv, seq as i64, time])?;
+            if n > 0 {
+                changed.push(conv);
+            }
+        }
+        if let Some(e) = self.changed_effect(user, conn, &changed)? {
+            fx.push(e);
+        }
+        Ok(Data::null())
+    }
+
+    fn pin(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        conversation_id: &str,
+        pinned: bool,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let r = self.resolve(user, conversation_id)?;
+        self.ensure_row(user, &r)?;
+        self.db
+            .prepare_cached(
+                "UPDATE user_conversations SET pinned = ?3, \
+                 deleted = CASE WHEN ?3 THEN 0 ELSE deleted END WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, r.conv, pinned])?;
+        if let Some(e) = self.changed_effect(user, conn, std::slice::from_ref(&r.conv))? {
+            fx.push(e);
+        }
+        Ok(Data::null())
+    }
+
+    fn delete_conversation(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        conversation_id: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let r = self.resolve(user, conversation_id)?;
+        let n = self
+            .db
+            .prepare_cached(
+                "UPDATE user_conversations SET deleted = 1, cleared_seq = ?3, \
+                 read_seq = MAX(read_seq, ?3), pinned = 0, custom_data = '' \
+                 WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, r.conv, r.last_seq as i64])?;
+        if n > 0 {
+            fx.push(Effect::ConversationDeleted {
+                user: user.to_string(),
+                except: Some(conn),
+                conversation_ids: vec![r.conv],
+            });
+        }
+        Ok(Data::null())
+    }
+
+    fn set_custom_data(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        ids: &[String],
+        data: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        if ids.is_empty() {
+            return Err(OpError::invalid("conversationIDList is empty"));
+        }
+        if ids.len() > limits::CONVERSATION_BATCH_MAX {
+            return Err(OpError::new(
+                codes::ERR_SVR_CONV_BATCH_TOO_MANY,
+                format!(
+                    "{} conversations in one request; at most {}",
+                    ids.len(),
+                    limits::CONVERSATION_BATCH_MAX
+                ),
+            ));
+        }
+        let size_error = rules::check_custom_data(data).err();
+        let mut with_data: i64 = self
+            .db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM user_conversations WHERE owner = ?1 AND custom_data != ''",
+            )?
+            .query_row([user], |r| r.get(0))?;
+        let mut results = Vec::with_capacity(ids.len());
+        let mut changed: Vec<String> = Vec::new();
+        for id in ids {
+            let result = |code: i32, info: String| ConversationOperationResult {
+                conversation_id: id.clone(),
+                result_code: code,
+                result_info: info,
+            };
+            if let Some(e) = &size_error {
+                results.push(result(e.code, e.desc.clone()));
+                continue;
+            }
+            let r = match self.resolve(user, id) {
+                Ok(r) => r,
+                Err(e) if e.code == codes::ERR_SVR_COMM_INTERNAL => return Err(e),
+                Err(e) => {
+                    results.push(result(e.code, e.desc));
+                    continue;
+                }
+            };
+            let had = queries::conv_row(&self.db, user, &r.conv)?
+                .is_some_and(|row| !row.custom_data.is_empty());
+            if !had && !data.is_empty() && with_data >= CUSTOM_DATA_CONVERSATIONS_MAX as i64 {
+                results.push(result(
+                    codes::ERR_SVR_CONV_TOO_MANY_WITH_DATA,
+                    format!(
+                        "at most {CUSTOM_DATA_CONVERSATIONS_MAX} conversations may carry custom data"
+                    ),
+                ));
+                continue;
+            }
+            self.ensure_row(user, &r)?;
+            self.db
+                .prepare_cached(
+                    "UPDATE user_conversations SET custom_data = ?3 WHERE owner = ?1 AND conv = ?2",
+                )?
+                .execute(params![user, r.conv, data])?;
+            with_data += i64::from(!data.is_empty()) - i64::from(had);
+            results.push(result(codes::OK, String::new()));
+            if !changed.contains(&r.conv) {
+                changed.push(r.conv);
+            }
+        }
+        if let Some(e) = self.changed_effect(user, conn, &changed)? {
+            fx.push(e);
+        }
+        Ok(Data::json(&results))
+    }
+
+    // ------------------------------------------------------------ groups
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_group(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        group_type: GroupType,
+        name: &str,
+        group_id: Option<&str>,
+        members: &[GroupMemberSpec],
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        if name.is_empty() {
+            return Err(OpError::group_invalid("groupName is required"));
+        }
+        if name.len() > limits::GROUP_NAME_MAX {
+            return Err(OpError::group_invalid(format!(
+                "groupName is {} bytes; at most {} are allowed",
+                name.len(),
+                limits::GROUP_NAME_MAX
+            )));
+        }
+        rules::check_initial_members(group_type, user, members)?;
+        let group_id = match group_id {
+            Some(id) if !id.is_empty() => {
+                rules::check_custom_group_id(group_type, id)?;
+                if queries::group_row(&self.db, id)?.is_some() {
+                    return Err(OpError::new(
+                        codes::ERR_SVR_GROUP_GROUPID_IN_USED,
+                        format!("group id {id:?} is already in use"),
+                    ));
+                }
+                id.to_string()
+            }
+            _ => {
+                let mut fresh = None;
+                for _ in 0..16 {
+                    let id = rules::generate_group_id(group_type);
+                    if queries::group_row(&self.db, &id)?.is_none() {
+                        fresh = Some(id);
+                        break;
+                    }
+                }
+                fresh.ok_or_else(|| OpError::internal("could not find a free group id"))?
+            }
+        };
+        let mut added: Vec<(String, u32)> = Vec::new();
+        for m in members {
+            if m.user_id == user || added.iter().any(|(u, _)| *u == m.user_id) {
+                continue;
+            }
+            if !self.user_exists(&m.user_id)? {
+                return Err(OpError::new(
+                    codes::ERR_SVR_GROUP_ACCOUNT_NOT_FOUND,
+                    format!(
+                        "user {:?} has no account (accounts are created at first login)",
+                        m.user_id
+                    ),
+                ));
+            }
+            added.push((m.user_id.clone(), m.role));
+        }
+        if added.len() + 1 > group_type.member_cap() {
+            return Err(OpError::new(
+                codes::ERR_SVR_GROUP_FULL,
+                format!("too many members for a {group_type} group"),
+            ));
+        }
+        // All checks passed: write.
+        let key = group_key(&group_id);
+        self.db
+            .prepare_cached("INSERT INTO convs (key) VALUES (?1)")?
+            .execute([&key])?;
+        let conv_id = self.db.last_insert_rowid();
+        self.db
+            .prepare_cached(
+                "INSERT INTO groups (group_id, conv_id, type, name, owner, create_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                group_id,
+                conv_id,
+                group_type.as_str(),
+                name,
+                user,
+                now
+            ])?;
+        let mut g = GroupState {
+            group_id: group_id.clone(),
+            conv_id,
+            group_type,
+            dismissed: false,
+            last_seq: 0,
+            members: HashMap::new(),
+            roster: None,
+        };
+        let everyone =
+            std::iter::once((user.to_string(), role::OWNER)).chain(added.iter().cloned());
+        for (member, member_role) in everyone {
+            let m = Member {
+                role: member_role,
+                join_seq: 1,
+                join_time: now,
+            };
+            insert_member(&self.db, &group_id, &member, &m)?;
+            reset_group_conv_row(&self.db, &member, &g, 0, self.next_pos)?;
+            g.members.insert(member, m);
+        }
+        self.groups.insert(group_id.clone(), g);
+        let invited: Vec<String> = added.into_iter().map(|(u, _)| u).collect();
+        fx.push(group_event(
+            vec![user.to_string()],
+            Some(conn),
+            &group_id,
+            "joined",
+            user,
+            vec![user.to_string()],
+        ));
+        if !invited.is_empty() {
+            fx.push(group_event(
+                invited.clone(),
+                None,
+                &group_id,
+                "invited",
+                user,
+                invited,
+            ));
+        }
+        Ok(Data::json(&CreateGroupResult { group_id }))
+    }
+
+    fn join_group(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        group_id: &str,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if g.members.contains_key(user) {
+            return Err(OpError::new(
+                codes::ERR_SVR_GROUP_ALREADY_MEMBER,
+                format!("you are already a member of group {group_id:?}"),
+            ));
+        }
+        if !g.group_type.can_apply_to_join() {
+            return Err(OpError::denied(format!(
+                "{} groups are invite-only: ask a member to invite you to {group_id:?}",
+                g.group_type
+            )));
+        }
+        g.check_room(1)?;
+        // Public groups: the application is approved at once (termim has no approvers).
+        let m = Member {
+            role: role::MEMBER,
+            join_seq: g.last_seq + 1,
+            join_time: now,
+        };
+        insert_member(&self.db, group_id, user, &m)?;
+        reset_group_conv_row(&self.db, user, g, m.join_seq - 1, self.next_pos)?;
+        g.members.insert(user.to_string(), m);
+        g.roster = None;
+        let roster = g.roster();
+        let count = g.members.len();
+        let tips = self.group_tips(
+            group_id,
+            user,
+            tips_type::JOIN,
+            vec![user.to_string()],
+            count,
+            now,
+        )?;
+        fx.push(Self::tips_effect(&tips, roster));
+        fx.push(group_event(
+            vec![user.to_string()],
+            Some(conn),
+            group_id,
+            "joined",
+            user,
+            vec![user.to_string()],
+        ));
+        Ok(Data::null())
+    }
+
+    fn quit_group(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        group_id: &str,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let me = g.member(user)?.clone();
+        if me.role == role::OWNER && !g.group_type.owner_may_quit() {
+            return Err(OpError::new(
+                codes::ERR_SVR_GROUP_OWNER_CANNOT_QUIT,
+                format!(
+                    "the owner cannot quit a {} group: dismiss it instead",
+                    g.group_type
+                ),
+            ));
+        }
+        if g.members.len() == 1 {
+            // The last member leaves: nothing remains to talk in.
+            self.dismiss(group_id)?;
+            fx.push(group_event(
+                vec![user.to_string()],
+                Some(conn),
+                group_id,
+                "quit",
+                user,
+                vec![user.to_string()],
+            ));
+            return Ok(Data::null());
+        }
+        let roster_before = g.roster();
+        let count = g.members.len() - 1;
+        let tips = self.group_tips(
+            group_id,
+            user,
+            tips_type::QUIT,
+            vec![user.to_string()],
+            count,
+            now,
+        )?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        remove_member(&self.db, g, user)?;
+        g.members.remove(user);
+        g.roster = None;
+        if me.role == role::OWNER {
+            // A Work owner who quits hands the group to its longest-standing member.
+            let heir = g
+                .members
+                .iter()
+                .min_by(|a, b| {
+                    (a.1.join_seq, a.1.join_time, a.0).cmp(&(b.1.join_seq, b.1.join_time, b.0))
+                })
+                .map(|(u, _)| u.clone());
+            if let Some(heir) = heir {
+                self.db
+                    .prepare_cached("UPDATE groups SET owner = ?2 WHERE group_id = ?1")?
+                    .execute([group_id, &heir])?;
+                self.db
+                    .prepare_cached(
+                        "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![group_id, heir, role::OWNER])?;
+                if let Some(m) = g.members.get_mut(&heir) {
+                    m.role = role::OWNER;
+                }
+            }
+        }
+        fx.push(Self::tips_effect(&tips, roster_before));
+        fx.push(group_event(
+            vec![user.to_string()],
+            Some(conn),
+            group_id,
+            "quit",
+            user,
+            vec![user.to_string()],
+        ));
+        Ok(Data::null())
+    }
+
+    /// Mark a group dismissed and drop its memberships; returns the former members.
+    fn dismiss(&mut self, group_id: &str) -> Result<Vec<String>, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let members: Vec<String> = g.members.keys().cloned().collect();
+        self.db
+            .prepare_cached("UPDATE groups SET dismissed = 1 WHERE group_id = ?1")?
+            .execute([group_id])?;
+        for m in &members {
+            remove_member(&self.db, g, m)?;
+        }
+        g.dismissed = true;
+        g.members.clear();
+        g.roster = None;
+        Ok(members)
+    }
+
+    fn dismiss_group(
+        &mut self,
+        user: &str,
+        conn: ConnId,
+        group_id: &str,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if g.member(user)?.role != role::OWNER {
+            return Err(OpError::denied(format!(
+                "only the owner may dismiss group {group_id:?}"
+            )));
+        }
+        let members = self.dismiss(group_id)?;
+        fx.push(group_event(
+            members,
+            Some(conn),
+            group_id,
+            "dismissed",
+            user,
+            Vec::new(),
+        ));
+        Ok(Data::null())
+    }
+
+    fn invite(
+        &mut self,
+        user: &str,
+        _conn: ConnId,
+        group_id: &str,
+        users: &[String],
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        if users.is_empty() {
+            return Err(OpError::group_invalid(
+                "userList is empty: nobody to invite",
+            ));
+        }
+        if users.len() > limits::GROUP_MEMBERS_PER_REQUEST_MAX {
+            return Err(OpError::group_invalid(format!(
+                "at most {} users per invitation; {} given",
+                limits::GROUP_MEMBERS_PER_REQUEST_MAX,
+                users.len()
+            )));
+        }
+        {
+            let g = live_group(&mut self.groups, &self.db, group_id)?;
+            let inviter = g.member(user)?;
+            rules::may_invite(g.group_type, inviter.role)?;
+        }
+        let mut results = Vec::with_capacity(users.len());
+        let mut added: Vec<String> = Vec::new();
+        for u in users {
+            let verdict = if !crate::model::is_valid_user_id(u) || !self.user_exists(u)? {
+                member_op_result::FAIL
+            } else {
+                let g = live_group(&mut self.groups, &self.db, group_id)?;
+                if g.members.contains_key(u) || added.contains(u) {
+                    member_op_result::INVALID
+                } else if g.check_room(added.len() + 1).is_err() {
+                    member_op_result::OVERLIMIT
+                } else {
+                    added.push(u.clone());
+                    member_op_result::SUCC
+                }
+            };
+            results.push(GroupMemberOperationResult {
+                member_id: u.clone(),
+                result: verdict,
+            });
+        }
+        if !added.is_empty() {
+            let next_pos = self.next_pos;
+            let g = live_group(&mut self.groups, &self.db, group_id)?;
+            let join_seq = g.last_seq + 1;
+            for u in &added {
+                let m = Member {
+                    role: role::MEMBER,
+                    join_seq,
+                    join_time: now,
+                };
+                insert_member(&self.db, group_id, u, &m)?;
+                reset_group_conv_row(&self.db, u, g, join_seq - 1, next_pos)?;
+                g.members.insert(u.clone(), m);
+            }
+            g.roster = None;
+            let roster = g.roster();
+            let count = g.members.len();
+            let tips =
+                self.group_tips(group_id, user, tips_type::INVITE, added.clone(), count, now)?;
+            fx.push(Self::tips_effect(&tips, roster));
+            fx.push(group_event(
+                added.clone(),
+                None,
+                group_id,
+                "invited",
+                user,
+                added,
+            ));
+        }
+        Ok(Data::json(&results))
+    }
+
+    fn kick(
+        &mut self,
+        user: &str,
+        _conn: ConnId,
+        group_id: &str,
+        members: &[String],
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        if members.is_empty() {
+            return Err(OpError::group_invalid(
+                "memberList is empty: nobody to kick",
+            ));
+        }
+        if members.len() > limits::CONVERSATION_BATCH_MAX {
+            return Err(OpError::group_invalid(format!(
+                "at most {} members per kick; {} given",
+                limits::CONVERSATION_BATCH_MAX,
+                members.len()
+            )));
+        }
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let actor_role = g.member(user)?.role;
+        let mut kicked: Vec<String> = Vec::new();
+        for m in members {
+            if m == user {
+                return Err(OpError::group_invalid(
+                    "you cannot kick yourself: use quitGroup to leave",
+                ));
+            }
+            let Some(target) = g.members.get(m) else {
+                return Err(OpError::group_invalid(format!(
+                    "{m:?} is not a member of group {group_id:?}"
+                )));
+            };
+            rules::may_kick(g.group_type, actor_role, target.role)?;
+            if !kicked.contains(m) {
+                kicked.push(m.clone());
+            }
+        }
+        let roster_before = g.roster();
+        let count = g.members.len() - kicked.len();
+        let tips = self.group_tips(
+            group_id,
+            user,
+            tips_type::KICKED,
+            kicked.clone(),
+            count,
+            now,
+        )?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        for m in &kicked {
+            remove_member(&self.db, g, m)?;
+            g.members.remove(m);
+        }
+        g.roster = None;
+        fx.push(Self::tips_effect(&tips, roster_before));
+        fx.push(group_event(
+            kicked.clone(),
+            None,
+            group_id,
+            "kicked",
+            user,
+            kicked,
+        ));
+        Ok(Data::null())
+    }
+}

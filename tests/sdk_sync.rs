@@ -29,9 +29,7 @@ async fn offline_user_catches_up_with_correct_unread() {
         .unwrap();
     alice.send_text("bob", "while you were online").await;
     bob.message("while you were online").await;
-    let bob_dir = bob.data_dir.clone();
-    bob.tim.logout().await.unwrap();
-    drop(bob);
+    let bob_device = bob.log_out().await;
 
     for i in 1..=3 {
         alice.send_text("bob", &format!("missed {i}")).await;
@@ -50,7 +48,7 @@ async fn offline_user_catches_up_with_correct_unread() {
     alice.send_group_text("club", "club news 1").await;
     alice.send_group_text("club", "club news 2").await;
 
-    let mut bob = server.client_in("bob", &bob_dir, None).await;
+    let mut bob = server.client_on("bob", bob_device).await;
     let events = bob.synced().await;
     let texts = new_message_texts(&events);
     assert_eq!(
@@ -100,9 +98,8 @@ async fn offline_user_catches_up_with_correct_unread() {
     .await;
 
     // Nothing is synced twice on the next login.
-    bob.tim.logout().await.unwrap();
-    drop(bob);
-    let mut bob = server.client_in("bob", &bob_dir, None).await;
+    let bob_device = bob.log_out().await;
+    let mut bob = server.client_on("bob", bob_device).await;
     let events = bob.synced().await;
     assert!(
         new_message_texts(&events).is_empty(),
@@ -252,11 +249,9 @@ async fn drafts_are_local_and_survive_an_sdk_restart() {
         .set_conversation_draft("c2c_nobody_yet", Some("new"))
         .await
         .unwrap();
-    let dir = alice.data_dir.clone();
-    alice.tim.logout().await.unwrap();
-    drop(alice);
+    let device = alice.log_out().await;
 
-    let mut alice = server.client_in("alice", &dir, None).await;
+    let mut alice = server.client_on("alice", device).await;
     // The cache answers at once, before the sync.
     let conv = alice.tim.get_conversation("c2c_bob").await.unwrap();
     assert_eq!(conv.draft_text.as_deref(), Some(marker));

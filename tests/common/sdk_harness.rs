@@ -97,6 +97,12 @@ impl TestServer {
         self.client_in(user, &path, Some(dir)).await
     }
 
+    /// Log a device (a data dir kept from [`Client::log_out`]) in again.
+    pub async fn client_on(&self, user: &str, device: Device) -> Client {
+        let Device { path, dir } = device;
+        self.client_in(user, &path, dir).await
+    }
+
     /// Log `user` in with a given data dir (to restart an SDK on the same cache).
     pub async fn client_in(
         &self,
@@ -159,7 +165,25 @@ pub struct Client {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// A device's data dir while its SDK is logged out.
+pub struct Device {
+    pub path: PathBuf,
+    dir: Option<tempfile::TempDir>,
+}
+
 impl Client {
+    /// Log out, keeping the data dir (the cache) for a later [`TestServer::client_on`].
+    pub async fn log_out(self) -> Device {
+        self.tim
+            .logout()
+            .await
+            .unwrap_or_else(|e| panic!("{} logs out: {e}", self.user));
+        Device {
+            path: self.data_dir,
+            dir: self._dir,
+        }
+    }
+
     /// Wait for the first event `f` accepts; everything before it is returned too.
     pub async fn wait_for<T>(
         &mut self,

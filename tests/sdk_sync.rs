@@ -120,6 +120,18 @@ async fn conversation_changes_reach_the_users_other_device() {
     a1.synced().await;
     let mut a2 = server.client("alice").await;
     a2.synced().await;
+    // A conversation that never started: described by the server, not listed.
+    let blank = a1.tim.get_conversation("c2c_bob").await.unwrap();
+    assert_eq!(
+        (blank.unread_count, blank.last_message.is_none()),
+        (0, true)
+    );
+    assert!(a1.conversation("c2c_bob").await.is_none());
+    let err = a1.tim.get_conversation("c2c_nobody").await.unwrap_err();
+    assert_eq!(err.code, codes::ERR_INVALID_CONVERSATION);
+    let err = a1.tim.get_conversation("bogus").await.unwrap_err();
+    assert_eq!(err.code, codes::ERR_INVALID_PARAMETERS);
+
     bob.send_text("alice", "hi from bob").await;
     carol.send_text("alice", "hi from carol").await;
     a1.message("hi from carol").await;

@@ -10,7 +10,7 @@ use super::{Inner, Tim};
 use crate::model::{
     ConversationId, GroupInfo, GroupMemberInfoResult, GroupMemberOperationResult, GroupMemberSpec,
 };
-use crate::protocol::{CreateGroupParams, op};
+use crate::protocol::{CreateGroupParams, GroupInfoResult, op};
 
 fn decode<T: serde::de::DeserializeOwned>(op: &str, data: Value) -> Result<T, TimError> {
     serde_json::from_value(data).map_err(|e| TimError::bad_response(op, e))
@@ -82,7 +82,8 @@ impl Tim {
         Ok(())
     }
 
-    /// `quitGroup(groupID)`. The conversation stays, as in V2TIM.
+    /// `quitGroup(groupID)`. The group's conversation is removed from this device, as the
+    /// server stops listing it.
     pub async fn quit_group(&self, group_id: &str) -> Result<(), TimError> {
         let inner = &self.inner;
         inner.check_logged_in()?;
@@ -90,10 +91,10 @@ impl Tim {
         inner
             .request(op::QUIT_GROUP, json!({ "groupID": group_id }))
             .await?;
-        Ok(())
+        session::forget_group(inner, group_id)
     }
 
-    /// `dismissGroup(groupID)` (owner).
+    /// `dismissGroup(groupID)` (owner). The conversation goes, as for every member.
     pub async fn dismiss_group(&self, group_id: &str) -> Result<(), TimError> {
         let inner = &self.inner;
         inner.check_logged_in()?;
@@ -101,7 +102,7 @@ impl Tim {
         inner
             .request(op::DISMISS_GROUP, json!({ "groupID": group_id }))
             .await?;
-        Ok(())
+        session::forget_group(inner, group_id)
     }
 
     /// `inviteUserToGroup(groupID, userList)`: one result per user.
@@ -157,29 +158,23 @@ impl Tim {
         )
     }
 
-    /// `getGroupsInfo(groupIDList)`: the groups the server could describe. Items the server
-    /// refused (per-item result code) are left out.
+    /// `getGroupsInfo(groupIDList)`: the groups the server could describe, in request
+    /// order. Items the server refused (per-item result code: no such group, not a member
+    /// of a Work group, …) are left out.
     pub async fn get_groups_info(&self, group_ids: &[String]) -> Result<Vec<GroupInfo>, TimError> {
         let inner = &self.inner;
         inner.check_logged_in()?;
         let data = inner
             .request(op::GET_GROUPS_INFO, json!({ "groupIDList": group_ids }))
             .await?;
-        let items: Vec<Value> = decode_list(
-            op::GET_GROUPS_INFO,
-            data,
-            &["groupInfoList", "groupList", "resultList"],
-        )?;
+        let items: Vec<GroupInfoResult> =
+            decode_list(op::GET_GROUPS_INFO, data, &["groupInfoList", "resultList"])?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            // Either a bare GroupInfo or V2TIM's {resultCode, resultMessage, groupInfo}.
-            if let Some(info) = item.get("groupInfo") {
-                let ok = item.get("resultCode").and_then(Value::as_i64).unwrap_or(0) == 0;
-                if ok && !info.is_null() {
-                    out.push(decode(op::GET_GROUPS_INFO, info.clone())?);
-                }
-            } else {
-                out.push(decode(op::GET_GROUPS_INFO, item)?);
+            if item.result_code == 0
+                && let Some(info) = item.group_info
+            {
+                out.push(info);
             }
         }
         Ok(out)

@@ -261,6 +261,16 @@ pub(crate) async fn refresh_conversation(
     let Some(conv) = decode_conversation(data)? else {
         return Ok(None);
     };
+    // The server describes any valid conversation, even one that never started; such a
+    // blank is answered but not kept (the server does not list it either).
+    let blank = conv.orderkey == 0
+        && conv.last_message.is_none()
+        && !conv.is_pinned
+        && conv.custom_data.is_empty()
+        && conv.unread_count == 0;
+    if blank && inner.cache.conversation(conversation_id)?.is_none() {
+        return Ok(Some(conv));
+    }
     let outcome = inner.cache.merge_server_conversations(vec![conv], None)?;
     inner.emit_changes(outcome.changes);
     if let Some(total) = outcome.total_unread {
@@ -315,8 +325,7 @@ fn apply_push(inner: &Arc<Inner>, p: Push) {
         push::NEW_MESSAGE => apply_new_message(inner, p.data),
         push::CONVERSATION_CHANGED => apply_conversation_changed(inner, p.data),
         push::CONVERSATION_DELETED => apply_conversation_deleted(inner, p.data),
-        push::GROUP_EVENT => decode::<GroupEventPush>(push::GROUP_EVENT, p.data)
-            .map(|g| inner.events.emit(TimEvent::GroupEvent(g))),
+        push::GROUP_EVENT => apply_group_event(inner, p.data),
         push::KICKED_OFFLINE => {
             inner.logged_out.store(true, Ordering::SeqCst);
             inner.events.emit(TimEvent::KickedOffline);
@@ -381,4 +390,105 @@ fn apply_conversation_deleted(inner: &Arc<Inner>, data: Value) -> Result<(), Tim
         inner.events.emit(TimEvent::TotalUnreadChanged(total));
     }
     Ok(())
+}
+
+/// What a group event means for my membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Membership {
+    /// I was added (created with me, invited, joined from another device).
+    Gained,
+    /// I left, was removed, or the group is gone.
+    Lost,
+    /// Someone else's membership changed.
+    Unchanged,
+}
+
+pub(crate) fn membership_change(me: &str, event: &GroupEventPush) -> Membership {
+    let me_listed = event.member_list.iter().any(|m| m == me);
+    match event.event.as_str() {
+        "invited" | "joined" if me_listed || event.op_user == me => Membership::Gained,
+        "kicked" if me_listed => Membership::Lost,
+        "quit" if me_listed || event.op_user == me => Membership::Lost,
+        "dismissed" => Membership::Lost,
+        _ => Membership::Unchanged,
+    }
+}
+
+/// I am no longer in a group: its conversation goes (the server stops listing it too),
+/// with its cached messages.
+pub(crate) fn forget_group(inner: &Inner, group_id: &str) -> Result<(), TimError> {
+    let id = crate::model::ConversationId::group(group_id).0;
+    let (existed, total) = inner.cache.delete_conversation(&id)?;
+    if existed {
+        inner.events.emit(TimEvent::ConversationDeleted(vec![id]));
+    }
+    if let Some(total) = total {
+        inner.events.emit(TimEvent::TotalUnreadChanged(total));
+    }
+    Ok(())
+}
+
+fn apply_group_event(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
+    let event: GroupEventPush = decode(push::GROUP_EVENT, data)?;
+    let group_id = event.group_id.clone();
+    let change = membership_change(&inner.me, &event);
+    inner.events.emit(TimEvent::GroupEvent(event));
+    match change {
+        Membership::Gained => {
+            let inner = Arc::clone(inner);
+            tokio::spawn(async move {
+                let id = crate::model::ConversationId::group(&group_id).0;
+                if let Err(e) = refresh_conversation(&inner, &id).await {
+                    tracing::debug!(error = %e, conversation = %id, "new group conversation not fetched");
+                }
+            });
+            Ok(())
+        }
+        Membership::Lost => forget_group(inner, &group_id),
+        Membership::Unchanged => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(event: &str, op: &str, members: &[&str]) -> GroupEventPush {
+        GroupEventPush {
+            group_id: "g".into(),
+            event: event.into(),
+            op_user: op.into(),
+            member_list: members.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn group_events_map_to_my_membership() {
+        use Membership::*;
+        assert_eq!(
+            membership_change("bob", &ev("invited", "alice", &["bob", "carol"])),
+            Gained
+        );
+        assert_eq!(
+            membership_change("dave", &ev("invited", "alice", &["bob"])),
+            Unchanged
+        );
+        assert_eq!(
+            membership_change("bob", &ev("joined", "bob", &["bob"])),
+            Gained
+        );
+        assert_eq!(
+            membership_change("bob", &ev("kicked", "alice", &["bob"])),
+            Lost
+        );
+        assert_eq!(
+            membership_change("carol", &ev("kicked", "alice", &["bob"])),
+            Unchanged
+        );
+        assert_eq!(membership_change("bob", &ev("quit", "bob", &["bob"])), Lost);
+        assert_eq!(
+            membership_change("bob", &ev("dismissed", "alice", &[])),
+            Lost
+        );
+    }
 }

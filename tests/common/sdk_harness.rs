@@ -277,6 +277,23 @@ impl Client {
         .unwrap_or_else(|e| panic!("{} → group {group} {text:?}: {e}", self.user))
     }
 
+    /// A group send that must fail; returns the error.
+    pub async fn send_group_text_err(&self, group: &str, text: &str) -> TimError {
+        match self
+            .send(
+                SendParams {
+                    group_id: group.into(),
+                    ..Default::default()
+                },
+                text,
+            )
+            .await
+        {
+            Ok(m) => panic!("{} → group {group} {text:?} was accepted: {m:?}", self.user),
+            Err(e) => e,
+        }
+    }
+
     /// The whole cached + server history of a conversation, oldest first.
     pub async fn history(&self, conversation_id: &str) -> Vec<Message> {
         let mut all = Vec::new();

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::cache::ConvChange;
 use super::error::TimError;
-use super::transport::{Backoff, Link, REQUEST_TIMEOUT};
+use super::transport::{Backoff, Link, REQUEST_TIMEOUT, Transport};
 use super::{ConnectionState, Inner, TimEvent};
 use crate::model::{ConversationResult, limits};
 use crate::protocol::{
@@ -135,6 +135,7 @@ pub(crate) async fn run(inner: Arc<Inner>, first: Link) {
 
 /// Serve one logged-in connection until it ends. Returns whether the sync finished.
 async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
+    let _heartbeat = spawn_heartbeat(Arc::clone(&inner.transport), link.id);
     if let Err(e) = sync_messages(inner).await {
         tracing::debug!(error = %e, "sync failed");
         return false;
@@ -146,33 +147,48 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
     inner.synced.store(true, Ordering::SeqCst);
     inner.events.emit(TimEvent::SyncFinished);
 
-    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
-    heartbeat.reset();
     loop {
-        tokio::select! {
-            p = link.pushes.recv() => match p {
-                Some(p) => {
-                    apply_push(inner, p);
-                    if inner.logged_out.load(Ordering::SeqCst) {
-                        return true;
-                    }
-                }
-                None => return true,
-            },
-            _ = heartbeat.tick() => {
-                let ping = inner
-                    .transport
-                    .request(op::PING, serde_json::json!({}), HEARTBEAT_TIMEOUT)
-                    .await;
-                if let Err(e) = ping
-                    && e.code == codes::ERR_SDK_NET_WAIT_ACK_TIMEOUT
-                {
-                    tracing::debug!("heartbeat unanswered; reconnecting");
+        match link.pushes.recv().await {
+            Some(p) => {
+                apply_push(inner, p);
+                if inner.logged_out.load(Ordering::SeqCst) {
                     return true;
                 }
             }
+            None => return true,
         }
     }
+}
+
+/// Aborts a task when dropped (the heartbeat ends with its connection's `drive`).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Ping the server every `HEARTBEAT_INTERVAL`; a ping left unanswered for
+/// `HEARTBEAT_TIMEOUT` means a dead connection, which is closed (the session reconnects).
+fn spawn_heartbeat(transport: Arc<Transport>, link_id: u64) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(HEARTBEAT_INTERVAL).await;
+            let ping = transport
+                .request(op::PING, serde_json::json!({}), HEARTBEAT_TIMEOUT)
+                .await;
+            match ping {
+                Err(e) if e.code == codes::ERR_SDK_NET_WAIT_ACK_TIMEOUT => {
+                    tracing::debug!("heartbeat unanswered; reconnecting");
+                    transport.kill(link_id);
+                    return;
+                }
+                Err(e) if e.code == codes::ERR_SDK_NET_DISCONNECT => return,
+                _ => {}
+            }
+        }
+    }))
 }
 
 /// Pull everything after the stored cursor, page by page, into the cache.

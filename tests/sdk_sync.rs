@@ -346,3 +346,70 @@ async fn reconnects_and_resyncs_after_the_server_restarts() {
     );
     assert_eq!(bob.tim.connection_state(), ConnectionState::Connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_spans_several_sync_pages() {
+    let server = TestServer::start().await;
+    let mut alice = server.client("alice").await;
+    alice.synced().await;
+    let mut carol = server.client("carol").await;
+    carol.synced().await;
+    let mut bob = server.client("bob").await;
+    bob.synced().await;
+    let bob_device = bob.log_out().await;
+
+    // More than one sync page (≤ 500) of missed messages, from two peers, interleaved.
+    let (a, c) = (alice.tim.clone(), carol.tim.clone());
+    let from_alice = tokio::spawn(async move {
+        for i in 0..300 {
+            let m = a.create_text_message(&format!("a{i}")).unwrap();
+            a.send_message(SendParams {
+                id: m.id,
+                receiver: "bob".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+    });
+    let from_carol = tokio::spawn(async move {
+        for i in 0..260 {
+            let m = c.create_text_message(&format!("c{i}")).unwrap();
+            c.send_message(SendParams {
+                id: m.id,
+                receiver: "bob".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+    });
+    from_alice.await.unwrap();
+    from_carol.await.unwrap();
+
+    let mut bob = server.client_on("bob", bob_device).await;
+    let events = bob.synced().await;
+    let texts = new_message_texts(&events);
+    assert_eq!(texts.len(), 560);
+    let of = |p: char| {
+        texts
+            .iter()
+            .filter(|t| t.starts_with(p))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of('a'),
+        (0..300).map(|i| format!("a{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        of('c'),
+        (0..260).map(|i| format!("c{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(bob.unread("c2c_alice").await, 300);
+    assert_eq!(bob.unread("c2c_carol").await, 260);
+    assert_eq!(bob.total_unread().await, 560);
+    let history = bob.history("c2c_carol").await;
+    let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=260).collect::<Vec<u64>>());
+}

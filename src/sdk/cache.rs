@@ -647,10 +647,13 @@ impl Cache {
             }
             drop(stmt);
             for id in stale {
+                // Gone on the server (deleted on another device, or a group I left): its
+                // messages go too, as with a local delete.
                 tx.execute(
                     "DELETE FROM conversations WHERE conversation_id = ?1",
                     [&id],
                 )?;
+                tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [&id])?;
                 out.deleted.push(id);
             }
         }
@@ -1315,6 +1318,8 @@ mod tests {
             .merge_server_conversations(vec![bob], Some(2))
             .unwrap();
         assert_eq!(out.deleted, ["c2c_dave"]);
+        assert!(cache.find_by_msg_id("m2").unwrap().is_none());
+        assert!(cache.find_by_msg_id("m1").unwrap().is_some());
         let list = cache.conversations(0, 10).unwrap();
         let ids: Vec<_> = list.iter().map(|c| c.conversation_id.as_str()).collect();
         assert_eq!(ids, ["c2c_bob", "c2c_erin"]);

@@ -421,6 +421,48 @@ impl Tim {
 mod tests {
     use super::*;
 
+    /// The TUI and CLI spawn SDK calls on a multi-threaded runtime: every future is Send.
+    #[allow(dead_code)]
+    fn sdk_futures_are_send(tim: &Tim) {
+        fn send<T: Send + 'static>(_: &T) {}
+        fn send_ref<T: Send>(_: T) {}
+        send(tim);
+        send_ref(Tim::login(
+            SdkConfig {
+                server_url: String::new(),
+                data_dir: PathBuf::new(),
+            },
+            "",
+            "",
+        ));
+        send_ref(tim.logout());
+        send_ref(tim.send_message(SendParams::default()));
+        send_ref(tim.get_history_message_list(HistoryOptions {
+            conversation_id: String::new(),
+            get_type: HistoryGetType::CloudOlder,
+            count: 1,
+            last_msg_id: None,
+            last_msg_seq: None,
+        }));
+        send_ref(tim.get_conversation_list("0", 1));
+        send_ref(tim.get_conversation(""));
+        send_ref(tim.get_total_unread_message_count());
+        send_ref(tim.clean_conversation_unread_message_count("", 0, 0));
+        send_ref(tim.pin_conversation("", true));
+        send_ref(tim.delete_conversation(""));
+        send_ref(tim.set_conversation_draft("", None));
+        send_ref(tim.set_conversation_custom_data(&[], ""));
+        send_ref(tim.create_group("", "", None, &[]));
+        send_ref(tim.join_group("", ""));
+        send_ref(tim.quit_group(""));
+        send_ref(tim.dismiss_group(""));
+        send_ref(tim.invite_user_to_group("", &[]));
+        send_ref(tim.kick_group_member("", &[], ""));
+        send_ref(tim.get_joined_group_list());
+        send_ref(tim.get_groups_info(&[]));
+        send_ref(tim.get_group_member_list("", 0, "0", 1));
+    }
+
     #[test]
     fn user_dirs_are_plain_or_encoded() {
         assert_eq!(user_dir_name("alice"), "alice");

@@ -49,16 +49,17 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
             REQUEST_TIMEOUT,
         )
         .await
-        .and_then(|data| decode::<LoginResult>(op::LOGIN, data));
-    match answer {
-        Ok(result) => {
+        .and_then(|data| decode::<LoginResult>(op::LOGIN, data))
+        .and_then(|result| {
             // A cursor beyond the server's newest means the server's store was replaced:
             // start over rather than miss everything it will store from now on.
             if inner.cache.cursor()? > result.cursor {
                 inner.cache.set_cursor(0)?;
             }
-            Ok(link)
-        }
+            Ok(())
+        });
+    match answer {
+        Ok(()) => Ok(link),
         Err(e) => {
             inner.transport.kill(link.id);
             Err(e)

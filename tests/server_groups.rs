@@ -285,6 +285,18 @@ async fn join_rules_tips_and_pre_join_history() {
     assert_eq!(history.len(), 2, "Meeting shows what was said before");
     assert_eq!(texts(&history[1..]), ["said before bob came"]);
 
+    // Sync follows the same rule.
+    let (synced, _) = bob.sync_all(0).await;
+    let synced = texts(&synced);
+    assert_eq!(
+        synced
+            .iter()
+            .filter(|t| *t == "said before bob came")
+            .count(),
+        1,
+        "only the Meeting message from before the join: {synced:?}"
+    );
+
     // AVChatRoom: joins at once; nothing is stored, not even tips.
     bob.call("joinGroup", json!({"groupID": "av"})).await;
     assert!(bob.history("group_av", 10).await.is_empty());

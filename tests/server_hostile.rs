@@ -159,7 +159,7 @@ async fn invalid_utf8_closes_with_1007_and_binary_with_1003() {
 #[tokio::test]
 async fn sockets_that_never_log_in_are_closed_with_1008() {
     let server = TestServer::start_with(ServerOptions {
-        auth_deadline: Duration::from_millis(300),
+        auth_deadline: Duration::from_secs(1),
         ..ServerOptions::default()
     })
     .await;

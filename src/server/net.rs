@@ -67,7 +67,8 @@ pub async fn accept_loop(
         }
     }
     drop(listener);
-    let grace = shared.options.shutdown_grace + Duration::from_secs(1);
+    // Sessions answer what is in flight (≤ grace), then wait for the close handshake.
+    let grace = shared.options.shutdown_grace + Duration::from_secs(3);
     let drained = tokio::time::timeout(grace, async {
         while sessions.join_next().await.is_some() {}
     })

@@ -142,6 +142,11 @@ fn resolve_app_key(config: &ServerConfig) -> anyhow::Result<AppKey> {
     }
 }
 
+/// Does `data_dir` already hold a server database?
+pub fn database_exists(data_dir: &std::path::Path) -> bool {
+    data_dir.join(store::sqlite::DB_FILE).exists()
+}
+
 /// Bind, open the database, and serve in the background.
 pub async fn start(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     start_with_options(config, ServerOptions::default()).await
@@ -152,6 +157,12 @@ pub async fn start_with_options(
     config: ServerConfig,
     options: ServerOptions,
 ) -> anyhow::Result<ServerHandle> {
+    // Bind first: when another process already serves this address (the embedded
+    // default), nothing here touches its database.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
     let app_key = resolve_app_key(&config)?;
     let hub = Arc::new(Hub::default());
     let data_dir = config.data_dir.clone();
@@ -162,10 +173,6 @@ pub async fn start_with_options(
             .context("opening the database")?
             .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
     );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let local_addr = listener.local_addr()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),

@@ -1,1 +1,4 @@
-//! tui (being built)
+//! The terminal UI.
+pub mod clock;
+pub mod fuzzy;
+pub mod text;

@@ -1,4 +1,6 @@
 //! The terminal UI.
+pub mod action;
 pub mod clock;
 pub mod fuzzy;
+pub mod keymap;
 pub mod text;

@@ -104,10 +104,17 @@ pub enum Action {
     Input(KeyEvent),
     /// Mouse wheel over the cell (column, row); `up` scrolls towards older content.
     #[serde(skip)]
-    Scroll { column: u16, row: u16, up: bool },
+    Scroll {
+        column: u16,
+        row: u16,
+        up: bool,
+    },
     /// Left click on the cell (column, row).
     #[serde(skip)]
-    Click { column: u16, row: u16 },
+    Click {
+        column: u16,
+        row: u16,
+    },
     /// The terminal window gained (true) or lost (false) focus.
     #[serde(skip)]
     TerminalFocus(bool),
@@ -256,9 +263,9 @@ impl Action {
             (Action::FocusNext, _) => "Focus the next pane",
             (Action::FocusPrev, _) => "Focus the previous pane",
             (Action::Filter, _) => "Filter conversations by name (fuzzy)",
-            (Action::NextUnread, _) => "Open the next conversation with unread messages",
-            (Action::NextConversation, _) => "Open the conversation below in the list",
-            (Action::PrevConversation, _) => "Open the conversation above in the list",
+            (Action::NextUnread, _) => "Open the next unread conversation",
+            (Action::NextConversation, _) => "Open the next conversation in the list",
+            (Action::PrevConversation, _) => "Open the previous conversation in the list",
             (Action::SelectNext, Context::Help) => "Scroll down",
             (Action::SelectPrev, Context::Help) => "Scroll up",
             (Action::SelectNext, Context::Messages) => "Select the next (newer) message",
@@ -267,7 +274,7 @@ impl Action {
             (Action::SelectPrev, Context::Filter) => "Previous match",
             (Action::SelectNext, _) => "Select the next conversation",
             (Action::SelectPrev, _) => "Select the previous conversation",
-            (Action::SelectFirst, Context::Messages) => "Jump to the oldest message (loads more)",
+            (Action::SelectFirst, Context::Messages) => "Jump to the oldest loaded message",
             (Action::SelectLast, Context::Messages) => "Jump to the latest message",
             (Action::SelectFirst, _) => "Jump to the top",
             (Action::SelectLast, _) => "Jump to the bottom",
@@ -275,7 +282,7 @@ impl Action {
             (Action::PageDown, Context::List | Context::Filter) => "Move down one page",
             (Action::PageUp, Context::Help) => "Scroll up one page",
             (Action::PageDown, Context::Help) => "Scroll down one page",
-            (Action::PageUp, _) => "Scroll history up a page (loads older messages)",
+            (Action::PageUp, _) => "Scroll history up a page (loads older)",
             (Action::PageDown, _) => "Scroll history down a page",
             (Action::Open, Context::Filter) => "Open the highlighted match",
             (Action::Open, _) => "Open the selected conversation",
@@ -289,6 +296,23 @@ impl Action {
             (Action::Send, _) => "Send the message",
             (Action::Newline, _) => "Insert a line break",
             _ => "",
+        }
+    }
+
+    /// Order in the help bar (lower first): what a newcomer needs most comes first,
+    /// so it survives a narrow terminal.
+    pub fn bar_priority(&self) -> u8 {
+        match self {
+            Action::Send | Action::Open => 0,
+            Action::Newline | Action::Back => 1,
+            Action::Help => 2,
+            Action::SelectNext | Action::SelectPrev => 3,
+            Action::Compose | Action::Resend => 4,
+            Action::Filter => 5,
+            Action::FocusNext => 6,
+            Action::Quit => 7,
+            Action::NextUnread | Action::TogglePin => 8,
+            _ => 9,
         }
     }
 
@@ -324,7 +348,10 @@ mod tests {
                 assert!(!a.description(ctx).is_empty());
             }
         }
-        assert!(serde_json::from_str::<Action>("\"tick\"").is_err(), "internal actions can't be bound");
+        assert!(
+            serde_json::from_str::<Action>("\"tick\"").is_err(),
+            "internal actions can't be bound"
+        );
     }
 
     #[test]

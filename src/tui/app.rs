@@ -198,7 +198,9 @@ impl App {
     // ----- lookups ---------------------------------------------------------------
 
     pub fn conv_index(&self, id: &str) -> Option<usize> {
-        self.conversations.iter().position(|c| c.conversation_id == id)
+        self.conversations
+            .iter()
+            .position(|c| c.conversation_id == id)
     }
 
     pub fn conversation(&self, id: &str) -> Option<&Conversation> {
@@ -233,7 +235,13 @@ impl App {
     /// The draft to show for a conversation that is not open.
     pub fn draft_of(&self, id: &str) -> Option<&str> {
         if self.open.as_deref() == Some(id) {
-            return None;
+            // The composer shows it when it is on screen; else the row does.
+            if self.areas().composer.is_some() {
+                return None;
+            }
+            let text = self.composer.lines();
+            let first = text.iter().find(|l| !l.trim().is_empty())?;
+            return Some(first.as_str());
         }
         let d = match self.compose.get(id) {
             Some(cs) => cs.draft.as_str(),
@@ -281,6 +289,40 @@ impl App {
         match &self.filter {
             Some(f) => f.matches.get(row).map(|m| m.index),
             None => (row < self.conversations.len()).then_some(row),
+        }
+    }
+
+    /// Would `action` do something now? The help bar only offers what would.
+    pub fn available(&self, action: &super::action::Action) -> bool {
+        use super::action::Action as A;
+        if self.overlay.is_some() {
+            // The overlay's own keys, and a way out.
+            return matches!(
+                action,
+                A::Back | A::SelectNext | A::SelectPrev | A::PageUp | A::PageDown | A::Quit
+            );
+        }
+        match action {
+            A::Filter => !self.conversations.is_empty(),
+            A::PageUp | A::PageDown if self.filter.is_some() || self.focus == Focus::List => {
+                self.list_len() > self.list_page()
+            }
+            A::FocusNext | A::FocusPrev => self.open.is_some() && self.overlay.is_none(),
+            A::NextUnread => self.conversations.iter().any(|c| c.unread_count > 0),
+            A::Open | A::TogglePin | A::SelectNext | A::SelectPrev
+                if self.overlay.is_none() && self.focus == Focus::List =>
+            {
+                self.list_len() > 0
+            }
+            A::Compose => self.list_len() > 0 || self.open.is_some(),
+            A::Resend => self.open_window().is_some_and(|w| {
+                w.view
+                    .selected
+                    .and_then(|i| w.messages.get(i))
+                    .is_some_and(|m| m.is_self && m.status == MessageStatus::SendFail)
+            }),
+            A::NextConversation | A::PrevConversation => self.conversations.len() > 1,
+            _ => true,
         }
     }
 
@@ -342,15 +384,20 @@ impl App {
             .map(|c| self.display_name(c).to_string())
             .unwrap_or_default();
         let mut placeholder = format!("Message {who}");
-        if !send.is_empty() {
-            placeholder.push_str(&format!(" · {send} send"));
-        }
-        if !newline.is_empty() {
-            placeholder.push_str(&format!(" · {newline} newline"));
+        let room = self
+            .areas()
+            .composer
+            .map_or(usize::MAX, |r| usize::from(r.width.saturating_sub(2)));
+        for (key, what) in [(send, "send"), (newline, "newline")] {
+            let more = format!(" · {key} {what}");
+            if !key.is_empty()
+                && super::text::width(&placeholder) + super::text::width(&more) <= room
+            {
+                placeholder.push_str(&more);
+            }
         }
         self.composer.set_placeholder_text(placeholder);
-        self.composer
-            .set_placeholder_style(self.theme.muted);
+        self.composer.set_placeholder_style(self.theme.muted);
     }
 
     pub(crate) fn set_composer_text(&mut self, text: &str) {
@@ -382,10 +429,13 @@ impl App {
             .conversation(&id)
             .and_then(|c| c.draft_text.clone())
             .unwrap_or_default();
-        let cs = self.compose.entry(id.clone()).or_insert_with(|| ComposeState {
-            saved_draft: saved_in_conv,
-            ..ComposeState::default()
-        });
+        let cs = self
+            .compose
+            .entry(id.clone())
+            .or_insert_with(|| ComposeState {
+                saved_draft: saved_in_conv,
+                ..ComposeState::default()
+            });
         cs.draft = text.clone();
         if cs.saved_draft == text {
             return None;
@@ -425,8 +475,8 @@ impl App {
             .filter_map(|(index, c)| {
                 let name = self.display_name(c);
                 let by_name = fuzzy_match(&query, name);
-                let by_id = fuzzy_match(&query, &c.conversation_id)
-                    .map(|m| (m.score - 20, Vec::new()));
+                let by_id =
+                    fuzzy_match(&query, &c.conversation_id).map(|m| (m.score - 20, Vec::new()));
                 let best = match (by_name, by_id) {
                     (Some(n), Some((s, p))) if s > n.score => (s, p),
                     (Some(n), _) => (n.score, n.positions),
@@ -472,7 +522,10 @@ impl App {
         }
         self.resort();
         if self.list_selected.is_none() {
-            self.list_selected = self.conversations.first().map(|c| c.conversation_id.clone());
+            self.list_selected = self
+                .conversations
+                .first()
+                .map(|c| c.conversation_id.clone());
         }
         effects
     }
@@ -612,7 +665,8 @@ impl App {
         };
         self.set_composer_text(&draft);
         if !self.windows.contains_key(id) {
-            self.windows.insert(id.to_string(), MessageWindow::default());
+            self.windows
+                .insert(id.to_string(), MessageWindow::default());
             effects.push(Effect::LoadHistory {
                 conversation_id: id.to_string(),
                 direction: HistoryDirection::Latest,
@@ -661,8 +715,10 @@ impl App {
                 self.recount_total();
                 self.resort();
                 if self.list_selected.is_none() {
-                    self.list_selected =
-                        self.conversations.first().map(|c| c.conversation_id.clone());
+                    self.list_selected = self
+                        .conversations
+                        .first()
+                        .map(|c| c.conversation_id.clone());
                 }
                 self.style_composer();
                 Vec::new()
@@ -690,16 +746,13 @@ impl App {
                     .conversation(&ConversationId::group(&ev.group_id).0)
                     .map(|c| self.display_name(c).to_string())
                     .unwrap_or_else(|| ev.group_id.clone());
-                let me_affected = ev.member_list.iter().any(|u| *u == self.me);
+                let me_affected = ev.member_list.contains(&self.me);
                 let text = match ev.event.as_str() {
                     "dismissed" => Some(format!("Group {name} was dismissed")),
-                    "kicked" if me_affected => Some(format!(
-                        "You were removed from {name} by {}",
-                        ev.op_user
-                    )),
-                    "invited" if me_affected => {
-                        Some(format!("{} added you to {name}", ev.op_user))
+                    "kicked" if me_affected => {
+                        Some(format!("You were removed from {name} by {}", ev.op_user))
                     }
+                    "invited" if me_affected => Some(format!("{} added you to {name}", ev.op_user)),
                     "joined" if me_affected || ev.op_user == self.me => {
                         Some(format!("You joined {name}"))
                     }
@@ -760,7 +813,10 @@ impl App {
         if m.status == MessageStatus::SendSucc {
             self.send_errors.remove(&m.id);
         }
-        let w = self.windows.entry(conv_id.to_string()).or_insert_with(MessageWindow::ready);
+        let w = self
+            .windows
+            .entry(conv_id.to_string())
+            .or_insert_with(MessageWindow::ready);
         let exists = w.find(&m).is_some();
         if created || exists || w.load == LoadState::Ready {
             w.upsert(m.clone());
@@ -806,8 +862,10 @@ impl App {
                 if let Some(sel) = &self.list_selected
                     && self.conv_index(sel).is_none()
                 {
-                    self.list_selected =
-                        self.conversations.first().map(|c| c.conversation_id.clone());
+                    self.list_selected = self
+                        .conversations
+                        .first()
+                        .map(|c| c.conversation_id.clone());
                 }
                 effects
             }
@@ -910,12 +968,13 @@ impl App {
                 {
                     w.messages[i].status = MessageStatus::SendFail;
                 }
-                let hint = self
-                    .keymap
-                    .hint(&[Context::Messages], &super::action::Action::Resend)
-                    .map(|k| format!(" (select it and press {k} to retry)"))
-                    .unwrap_or_default();
-                self.notify_error(format!("Not sent: {error}{hint}"));
+                if let Some(i) = self.conv_index(&conversation_id)
+                    && let Some(lm) = self.conversations[i].last_message.as_deref_mut()
+                    && lm.id == id
+                {
+                    lm.status = MessageStatus::SendFail;
+                }
+                self.notify_error(format!("Not sent: {error}"));
                 self.send_errors.insert(id, error);
                 Vec::new()
             }

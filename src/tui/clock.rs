@@ -164,7 +164,10 @@ mod tests {
         let t = c.local(0);
         assert_eq!((t.year, t.month, t.day, t.weekday), (1970, 1, 1, 3));
         let t = c.local(NOW);
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute), (2026, 3, 14, 12, 30));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute),
+            (2026, 3, 14, 12, 30)
+        );
         assert_eq!(t.weekday, 5, "Saturday");
         let t = c.local(951_782_400); // 2000-02-29 00:00 UTC
         assert_eq!((t.year, t.month, t.day), (2000, 2, 29));

@@ -218,7 +218,10 @@ pub enum EffectResult {
         error: Option<SdkError>,
     },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
-    Failed { what: String, error: SdkError },
+    Failed {
+        what: String,
+        error: SdkError,
+    },
 }
 
 /// Sends effect results back to the event loop.

@@ -61,7 +61,9 @@ impl KeyChord {
     /// A plain typed character (no ctrl/alt): text in the composer and the filter.
     pub fn is_text(&self) -> bool {
         matches!(self.code, KeyCode::Char(_))
-            && !self.mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            && !self
+                .mods
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
     }
 
     /// Short human form for the help bar and overlay: "^C", "Alt-Enter", "Shift-Tab",
@@ -234,7 +236,9 @@ impl FromStr for KeyChord {
 pub enum KeymapError {
     #[error("keymap: not valid TOML: {0}")]
     Toml(String),
-    #[error("keymap: unknown context [{0}]; contexts are global, list, messages, composer, filter, help")]
+    #[error(
+        "keymap: unknown context [{0}]; contexts are global, list, messages, composer, filter, help"
+    )]
     UnknownContext(String),
     #[error("keymap: [{0}] must be a table of action = [\"key\", …]")]
     NotATable(String),
@@ -263,6 +267,9 @@ pub enum KeymapError {
         second: String,
     },
 }
+
+/// One action and its keys (first = primary).
+type Binding = (Action, Vec<KeyChord>);
 
 /// Bindings of one context, in help order: each action with its keys (first = primary).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -295,7 +302,7 @@ pub struct Keymap {
 fn parse_table(
     ctx_name: &str,
     value: &toml::Value,
-) -> Result<(Context, Vec<(Action, Vec<KeyChord>)>), KeymapError> {
+) -> Result<(Context, Vec<Binding>), KeymapError> {
     let ctx = Context::from_name(ctx_name)
         .ok_or_else(|| KeymapError::UnknownContext(ctx_name.to_string()))?;
     let table = value
@@ -304,11 +311,10 @@ fn parse_table(
     let mut out = Vec::new();
     let mut seen: HashMap<KeyChord, Action> = HashMap::new();
     for (action_name, keys) in table {
-        let action =
-            Action::from_name(action_name).ok_or_else(|| KeymapError::UnknownAction {
-                context: ctx_name.to_string(),
-                action: action_name.clone(),
-            })?;
+        let action = Action::from_name(action_name).ok_or_else(|| KeymapError::UnknownAction {
+            context: ctx_name.to_string(),
+            action: action_name.clone(),
+        })?;
         if !action.allowed_in(ctx) {
             return Err(KeymapError::NotAvailable {
                 context: ctx_name.to_string(),
@@ -335,12 +341,14 @@ fn parse_table(
         };
         let mut chords = Vec::with_capacity(strings.len());
         for s in strings {
-            let chord = s.parse::<KeyChord>().map_err(|reason| KeymapError::BadKey {
-                context: ctx_name.to_string(),
-                action: action_name.clone(),
-                key: s.to_string(),
-                reason,
-            })?;
+            let chord = s
+                .parse::<KeyChord>()
+                .map_err(|reason| KeymapError::BadKey {
+                    context: ctx_name.to_string(),
+                    action: action_name.clone(),
+                    key: s.to_string(),
+                    reason,
+                })?;
             if let Some(prev) = seen.get(&chord)
                 && *prev != action
             {
@@ -436,61 +444,90 @@ impl Keymap {
             .map(|(a, ks)| (a, ks.as_slice()))
     }
 
-    /// The first key that triggers `action` along `chain` (e.g. for "press X to …" hints),
-    /// in display form.
-    pub fn hint(&self, chain: &[Context], action: &Action) -> Option<String> {
-        chain
-            .iter()
-            .find_map(|c| self.keys(*c, action).first())
-            .map(KeyChord::display)
+    /// Does `key`, bound in `chain[pos]`, actually reach that context? Not when an
+    /// earlier context binds it, nor when the first context takes text and it is a
+    /// typed character.
+    fn reaches(&self, chain: &[Context], pos: usize, key: &KeyChord) -> bool {
+        if pos > 0 && chain[0].takes_text() && key.is_text() {
+            return false;
+        }
+        chain[..pos].iter().all(|c| self.lookup(*c, key).is_none())
     }
 
-    /// (keys, label) pairs for the help bar along `chain`: each action once, the first
-    /// context that binds it wins; `select_next`/`select_prev` share one "j/k move".
-    pub fn help_bar(&self, chain: &[Context]) -> Vec<(String, &'static str)> {
-        let mut out: Vec<(String, &'static str)> = Vec::new();
-        let mut done: Vec<&Action> = Vec::new();
-        for &ctx in chain {
-            for (action, keys) in self.bindings(ctx) {
-                if done.contains(&action) || !action.in_help_bar() {
+    /// The keys that trigger `action` along `chain`, from the first context that has
+    /// any that reach it.
+    pub fn usable_keys(
+        &self,
+        chain: &[Context],
+        action: &Action,
+    ) -> Option<(Context, Vec<KeyChord>)> {
+        chain.iter().enumerate().find_map(|(pos, ctx)| {
+            let ks: Vec<KeyChord> = self
+                .keys(*ctx, action)
+                .iter()
+                .filter(|k| self.reaches(chain, pos, k))
+                .copied()
+                .collect();
+            (!ks.is_empty()).then_some((*ctx, ks))
+        })
+    }
+
+    /// The first key that triggers `action` along `chain` (for "press X to …" hints),
+    /// in display form.
+    pub fn hint(&self, chain: &[Context], action: &Action) -> Option<String> {
+        self.usable_keys(chain, action)
+            .map(|(_, ks)| ks[0].display())
+    }
+
+    /// Help-bar items along `chain`, most important first: each action once, with
+    /// the keys that really reach it; `select_next`/`select_prev` share one item
+    /// ("j/k move"), as do `page_up`/`page_down`.
+    pub fn help_bar(&self, chain: &[Context]) -> Vec<HelpItem> {
+        let mut out: Vec<HelpItem> = Vec::new();
+        for action in Action::BINDABLE {
+            if !action.in_help_bar() {
+                continue;
+            }
+            let Some((ctx, keys)) = self.usable_keys(chain, &action) else {
+                continue;
+            };
+            let mut text = keys[0].display();
+            let pair = match action {
+                Action::SelectNext => Some((Action::SelectPrev, true)),
+                Action::SelectPrev => Some((Action::SelectNext, false)),
+                Action::PageUp => Some((Action::PageDown, true)),
+                _ => None,
+            };
+            if let Some((other, after)) = pair {
+                if out.iter().any(|i| i.action == other) {
                     continue;
                 }
-                done.push(action);
-                let key = keys[0].display();
-                let keys = match action {
-                    Action::SelectNext | Action::SelectPrev => {
-                        let other = if *action == Action::SelectNext {
-                            Action::SelectPrev
-                        } else {
-                            Action::SelectNext
-                        };
-                        match self.keys(ctx, &other).first() {
-                            Some(o) => {
-                                done.push(if *action == Action::SelectNext {
-                                    &Action::SelectPrev
-                                } else {
-                                    &Action::SelectNext
-                                });
-                                if *action == Action::SelectNext {
-                                    format!("{}/{}", key, o.display())
-                                } else {
-                                    format!("{}/{}", o.display(), key)
-                                }
-                            }
-                            None => key,
-                        }
-                    }
-                    Action::PageUp => match self.keys(ctx, &Action::PageDown).first() {
-                        Some(d) => format!("{}/{}", key, d.display()),
-                        None => key,
-                    },
-                    _ => key,
-                };
-                out.push((keys, action.label(ctx)));
+                if let Some((_, oks)) = self.usable_keys(chain, &other) {
+                    let o = oks[0].display();
+                    text = if after {
+                        format!("{text}/{o}")
+                    } else {
+                        format!("{o}/{text}")
+                    };
+                }
             }
+            out.push(HelpItem {
+                label: action.label(ctx),
+                action,
+                keys: text,
+            });
         }
+        out.sort_by_key(|i| i.action.bar_priority());
         out
     }
+}
+
+/// One entry of the help bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpItem {
+    pub action: Action,
+    pub keys: String,
+    pub label: &'static str,
 }
 
 impl Default for Keymap {
@@ -517,33 +554,80 @@ mod tests {
 
     #[test]
     fn parses_plain_named_and_modified_keys() {
-        assert_eq!(k("j"), KeyChord::new(KeyCode::Char('j'), KeyModifiers::NONE));
-        assert_eq!(k("?"), KeyChord::new(KeyCode::Char('?'), KeyModifiers::NONE));
-        assert_eq!(k("/"), KeyChord::new(KeyCode::Char('/'), KeyModifiers::NONE));
-        assert_eq!(k("ctrl-c"), KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-        assert_eq!(k("Ctrl-C"), k("ctrl-c"), "legacy terminals can't tell them apart");
-        assert_eq!(k("alt-enter"), KeyChord::new(KeyCode::Enter, KeyModifiers::ALT));
-        assert_eq!(k("shift-tab"), KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE));
+        assert_eq!(
+            k("j"),
+            KeyChord::new(KeyCode::Char('j'), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("?"),
+            KeyChord::new(KeyCode::Char('?'), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("/"),
+            KeyChord::new(KeyCode::Char('/'), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("ctrl-c"),
+            KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        );
+        assert_eq!(
+            k("Ctrl-C"),
+            k("ctrl-c"),
+            "legacy terminals can't tell them apart"
+        );
+        assert_eq!(
+            k("alt-enter"),
+            KeyChord::new(KeyCode::Enter, KeyModifiers::ALT)
+        );
+        assert_eq!(
+            k("shift-tab"),
+            KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE)
+        );
         assert_eq!(k("backtab"), k("shift-tab"));
-        assert_eq!(k("pgup"), KeyChord::new(KeyCode::PageUp, KeyModifiers::NONE));
-        assert_eq!(k("PageDown"), KeyChord::new(KeyCode::PageDown, KeyModifiers::NONE));
+        assert_eq!(
+            k("pgup"),
+            KeyChord::new(KeyCode::PageUp, KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("PageDown"),
+            KeyChord::new(KeyCode::PageDown, KeyModifiers::NONE)
+        );
         assert_eq!(k("f5"), KeyChord::new(KeyCode::F(5), KeyModifiers::NONE));
-        assert_eq!(k("space"), KeyChord::new(KeyCode::Char(' '), KeyModifiers::NONE));
-        assert_eq!(k("-"), KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE));
-        assert_eq!(k("ctrl--"), KeyChord::new(KeyCode::Char('-'), KeyModifiers::CONTROL));
+        assert_eq!(
+            k("space"),
+            KeyChord::new(KeyCode::Char(' '), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("-"),
+            KeyChord::new(KeyCode::Char('-'), KeyModifiers::NONE)
+        );
+        assert_eq!(
+            k("ctrl--"),
+            KeyChord::new(KeyCode::Char('-'), KeyModifiers::CONTROL)
+        );
         assert_eq!(
             k("ctrl-alt-x"),
-            KeyChord::new(KeyCode::Char('x'), KeyModifiers::CONTROL | KeyModifiers::ALT)
+            KeyChord::new(
+                KeyCode::Char('x'),
+                KeyModifiers::CONTROL | KeyModifiers::ALT
+            )
         );
         assert_eq!(k("G"), k("shift-g"));
-        assert_eq!(k("你"), KeyChord::new(KeyCode::Char('你'), KeyModifiers::NONE));
+        assert_eq!(
+            k("你"),
+            KeyChord::new(KeyCode::Char('你'), KeyModifiers::NONE)
+        );
     }
 
     #[test]
     fn terminal_events_normalise_like_the_file() {
         let ev = |code, mods| KeyChord::from_event(&KeyEvent::new(code, mods));
         assert_eq!(ev(KeyCode::Char('G'), KeyModifiers::SHIFT), k("G"));
-        assert_eq!(ev(KeyCode::Char('g'), KeyModifiers::SHIFT), k("G"), "kitty reports lower+shift");
+        assert_eq!(
+            ev(KeyCode::Char('g'), KeyModifiers::SHIFT),
+            k("G"),
+            "kitty reports lower+shift"
+        );
         assert_eq!(ev(KeyCode::Char('?'), KeyModifiers::SHIFT), k("?"));
         assert_eq!(ev(KeyCode::BackTab, KeyModifiers::SHIFT), k("shift-tab"));
         assert_eq!(ev(KeyCode::Char('c'), KeyModifiers::CONTROL), k("ctrl-c"));
@@ -573,23 +657,55 @@ mod tests {
         assert_eq!(k("pgup").display(), "PgUp");
         assert_eq!(k("down").display(), "↓");
         assert_eq!(k("space").display(), "Space");
-        for s in ["ctrl-c", "alt-enter", "shift-tab", "G", "?", "pgdn", "f1", "space", "ctrl--"] {
-            assert_eq!(k(&k(s).to_string()), k(s), "{s} round-trips through Display");
+        for s in [
+            "ctrl-c",
+            "alt-enter",
+            "shift-tab",
+            "G",
+            "?",
+            "pgdn",
+            "f1",
+            "space",
+            "ctrl--",
+        ] {
+            assert_eq!(
+                k(&k(s).to_string()),
+                k(s),
+                "{s} round-trips through Display"
+            );
         }
     }
 
     #[test]
     fn default_keymap_loads() {
         let km = Keymap::load(None).expect("defaults load");
-        assert_eq!(km.lookup(Context::Global, &k("ctrl-c")), Some(&Action::Quit));
+        assert_eq!(
+            km.lookup(Context::Global, &k("ctrl-c")),
+            Some(&Action::Quit)
+        );
         assert_eq!(km.lookup(Context::List, &k("q")), Some(&Action::Quit));
-        assert_eq!(km.lookup(Context::Composer, &k("enter")), Some(&Action::Send));
-        assert_eq!(km.lookup(Context::Composer, &k("alt-enter")), Some(&Action::Newline));
-        assert_eq!(km.lookup(Context::Composer, &k("shift-enter")), Some(&Action::Newline));
+        assert_eq!(
+            km.lookup(Context::Composer, &k("enter")),
+            Some(&Action::Send)
+        );
+        assert_eq!(
+            km.lookup(Context::Composer, &k("alt-enter")),
+            Some(&Action::Newline)
+        );
+        assert_eq!(
+            km.lookup(Context::Composer, &k("shift-enter")),
+            Some(&Action::Newline)
+        );
         assert_eq!(km.lookup(Context::Global, &k("?")), Some(&Action::Help));
         assert_eq!(km.lookup(Context::Global, &k("/")), Some(&Action::Filter));
-        assert_eq!(km.lookup(Context::Global, &k("shift-tab")), Some(&Action::FocusPrev));
-        assert_eq!(km.lookup(Context::Messages, &k("pgup")), Some(&Action::PageUp));
+        assert_eq!(
+            km.lookup(Context::Global, &k("shift-tab")),
+            Some(&Action::FocusPrev)
+        );
+        assert_eq!(
+            km.lookup(Context::Messages, &k("pgup")),
+            Some(&Action::PageUp)
+        );
         // Every context has bindings and every binding is allowed where it is.
         for ctx in Context::ALL {
             assert!(km.bindings(ctx).count() > 0, "{ctx:?} is empty");
@@ -611,12 +727,25 @@ mod tests {
             "#,
         )
         .expect("valid overrides");
-        assert_eq!(km.lookup(Context::Composer, &k("ctrl-s")), Some(&Action::Send));
-        assert_eq!(km.lookup(Context::Composer, &k("enter")), Some(&Action::Newline));
+        assert_eq!(
+            km.lookup(Context::Composer, &k("ctrl-s")),
+            Some(&Action::Send)
+        );
+        assert_eq!(
+            km.lookup(Context::Composer, &k("enter")),
+            Some(&Action::Newline)
+        );
         assert_eq!(km.keys(Context::Composer, &Action::Send), &[k("ctrl-s")]);
-        assert_eq!(km.lookup(Context::List, &k("q")), None, "unbound by an empty list");
+        assert_eq!(
+            km.lookup(Context::List, &k("q")),
+            None,
+            "unbound by an empty list"
+        );
         // Untouched bindings stay.
-        assert_eq!(km.lookup(Context::Global, &k("ctrl-c")), Some(&Action::Quit));
+        assert_eq!(
+            km.lookup(Context::Global, &k("ctrl-c")),
+            Some(&Action::Quit)
+        );
     }
 
     #[test]
@@ -630,31 +759,70 @@ mod tests {
     fn override_errors_name_the_culprit() {
         let cases = [
             ("[nowhere]\nquit = \"q\"", "unknown context [nowhere]"),
-            ("[list]\nfly = \"f\"", "keymap [list]: unknown action \"fly\""),
-            ("[list]\nsend = \"s\"", "keymap [list] send: this action does nothing here; it works in: composer"),
-            ("[list]\nquit = 3", "keymap [list] quit: expected a key string"),
-            ("[list]\nquit = [\"ctrl-\"]", "keymap [list] quit: \"ctrl-\" is not a key: nothing after"),
-            ("[list]\nquit = \"x\"\nopen = \"x\"", "\"x\" is bound to both"),
+            (
+                "[list]\nfly = \"f\"",
+                "keymap [list]: unknown action \"fly\"",
+            ),
+            (
+                "[list]\nsend = \"s\"",
+                "keymap [list] send: this action does nothing here; it works in: composer",
+            ),
+            (
+                "[list]\nquit = 3",
+                "keymap [list] quit: expected a key string",
+            ),
+            (
+                "[list]\nquit = [\"ctrl-\"]",
+                "keymap [list] quit: \"ctrl-\" is not a key: nothing after",
+            ),
+            (
+                "[list]\nquit = \"x\"\nopen = \"x\"",
+                "\"x\" is bound to both",
+            ),
             ("list = 1", "[list] must be a table"),
             ("[list", "not valid TOML"),
         ];
         for (text, needle) in cases {
             let err = Keymap::from_toml_str(text).expect_err(text).to_string();
-            assert!(err.contains(needle), "{text:?} gave {err:?}, wanted {needle:?}");
+            assert!(
+                err.contains(needle),
+                "{text:?} gave {err:?}, wanted {needle:?}"
+            );
         }
     }
 
     #[test]
     fn help_bar_comes_from_the_keymap() {
         let km = Keymap::default();
-        let bar = km.help_bar(&[Context::Composer, Context::Global]);
+        let items = |km: &Keymap, chain: &[Context]| -> Vec<(String, &'static str)> {
+            km.help_bar(chain)
+                .into_iter()
+                .map(|i| (i.keys, i.label))
+                .collect()
+        };
+        let bar = items(&km, &[Context::Composer, Context::Global]);
         assert_eq!(bar[0], ("Enter".to_string(), "send"));
         assert_eq!(bar[1], ("Alt-Enter".to_string(), "newline"));
-        assert!(bar.contains(&("?".to_string(), "help")));
-        let bar = km.help_bar(&[Context::List, Context::Global]);
+        // "?" and "/" are text in the composer: the bar offers the keys that work.
+        assert!(bar.contains(&("F1".to_string(), "help")), "{bar:?}");
+        assert!(!bar.iter().any(|(_, l)| *l == "filter"), "{bar:?}");
+        let bar = items(&km, &[Context::List, Context::Global]);
         assert!(bar.contains(&("j/k".to_string(), "move")), "{bar:?}");
+        assert!(bar.contains(&("?".to_string(), "help")), "{bar:?}");
+        assert!(
+            bar.contains(&("q".to_string(), "quit")),
+            "the list's q shadows ^C: {bar:?}"
+        );
         let km = Keymap::from_toml_str("[composer]\nsend = \"ctrl-s\"").expect("valid");
-        let bar = km.help_bar(&[Context::Composer, Context::Global]);
-        assert_eq!(bar[0], ("^S".to_string(), "send"), "the bar follows overrides");
+        let bar = items(&km, &[Context::Composer, Context::Global]);
+        assert_eq!(
+            bar[0],
+            ("^S".to_string(), "send"),
+            "the bar follows overrides"
+        );
+        assert_eq!(
+            km.hint(&[Context::Composer], &Action::Send).as_deref(),
+            Some("^S")
+        );
     }
 }

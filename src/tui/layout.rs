@@ -124,7 +124,10 @@ impl App {
 
     /// Inner size (width, height) of the message pane, if shown.
     pub fn message_view(&self) -> Option<(u16, u16)> {
-        self.areas().messages.map(inner).map(|r| (r.width, r.height))
+        self.areas()
+            .messages
+            .map(inner)
+            .map(|r| (r.width, r.height))
     }
 
     /// Conversations visible at once in the list.

@@ -15,6 +15,7 @@ pub mod event;
 pub mod fuzzy;
 pub mod keymap;
 pub mod layout;
+pub mod run;
 pub mod text;
 pub mod theme;
 pub mod update;

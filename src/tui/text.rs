@@ -332,7 +332,10 @@ mod tests {
     fn mixed_latin_and_cjk() {
         assert_eq!(lines("hi 你好世界", 6), vec!["hi 你", "好世界"]);
         assert_eq!(lines("termim是终端聊天", 10), vec!["termim是终", "端聊天"]);
-        assert_eq!(lines("termim 是终端聊天", 7), vec!["termim", "是终端", "聊天"]);
+        assert_eq!(
+            lines("termim 是终端聊天", 7),
+            vec!["termim", "是终端", "聊天"]
+        );
     }
 
     #[test]
@@ -349,7 +352,10 @@ mod tests {
         assert_eq!(got, vec![format!("{family}{family}"), family.to_string()]);
         assert_eq!(lines("🇨🇳🇺🇸🇯🇵", 4), vec!["🇨🇳🇺🇸", "🇯🇵"]);
         // e + combining acute stays one grapheme.
-        assert_eq!(lines("e\u{301}e\u{301}e\u{301}", 2), vec!["e\u{301}e\u{301}", "e\u{301}"]);
+        assert_eq!(
+            lines("e\u{301}e\u{301}e\u{301}", 2),
+            vec!["e\u{301}e\u{301}", "e\u{301}"]
+        );
     }
 
     #[test]
@@ -366,7 +372,10 @@ mod tests {
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
     }
@@ -374,8 +383,25 @@ mod tests {
     #[test]
     fn property_lines_fit_and_lose_nothing() {
         let alphabet = [
-            "a", "b", "Z", " ", " ", "  ", "你", "好", "，", "。", "😀", "👩‍👩‍👧‍👦", "🇨🇳", "e\u{301}", "-",
-            "\n", "ｱ", "ﾞ", "界",
+            "a",
+            "b",
+            "Z",
+            " ",
+            " ",
+            "  ",
+            "你",
+            "好",
+            "，",
+            "。",
+            "😀",
+            "👩‍👩‍👧‍👦",
+            "🇨🇳",
+            "e\u{301}",
+            "-",
+            "\n",
+            "ｱ",
+            "ﾞ",
+            "界",
         ];
         let mut rng = Lcg(42);
         for _ in 0..3000 {
@@ -424,7 +450,10 @@ mod tests {
     #[test]
     fn truncate_adds_an_ellipsis_and_respects_wide_chars() {
         assert_eq!(truncate("hello", 5).0, "hello");
-        assert_eq!(truncate("hello world", 8), (Cow::Owned("hello w…".into()), 8));
+        assert_eq!(
+            truncate("hello world", 8),
+            (Cow::Owned("hello w…".into()), 8)
+        );
         assert_eq!(truncate("hello world", 7), (Cow::Owned("hello…".into()), 6));
         // "你好世" is 6 wide; with 5 columns only "你好" + "…" fits.
         assert_eq!(truncate("你好世界", 5), (Cow::Owned("你好…".into()), 5));

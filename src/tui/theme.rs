@@ -194,8 +194,14 @@ mod tests {
         let s = parse_style("k", "#ff8800 on 236 italic underlined").expect("valid");
         assert_eq!(s.fg, Some(Color::Rgb(0xff, 0x88, 0)));
         assert_eq!(s.bg, Some(Color::Indexed(236)));
-        assert!(s.add_modifier.contains(Modifier::ITALIC | Modifier::UNDERLINED));
-        assert_eq!(parse_style("k", "").expect("empty is default"), Style::default());
+        assert!(
+            s.add_modifier
+                .contains(Modifier::ITALIC | Modifier::UNDERLINED)
+        );
+        assert_eq!(
+            parse_style("k", "").expect("empty is default"),
+            Style::default()
+        );
     }
 
     #[test]
@@ -206,7 +212,10 @@ mod tests {
 
         let cases = [
             ("badgee = \"red\"", "unknown entry \"badgee\""),
-            ("badge = \"chartreuse\"", "theme badge: \"chartreuse\" is not a colour"),
+            (
+                "badge = \"chartreuse\"",
+                "theme badge: \"chartreuse\" is not a colour",
+            ),
             ("badge = \"red on\"", "theme badge: \"on\""),
             ("badge = 3", "theme badge: expected a style string"),
             ("sender_colors = []", "sender_colors"),

@@ -150,9 +150,10 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
                 .or(app.list_selected.as_deref())
                 .and_then(|id| app.conv_index(id))
                 .map_or(0, |i| i + 1);
-            let found = (0..n)
-                .map(|k| (start + k) % n)
-                .find(|&i| app.conversations[i].unread_count > 0 && app.open.as_deref() != Some(&app.conversations[i].conversation_id));
+            let found = (0..n).map(|k| (start + k) % n).find(|&i| {
+                app.conversations[i].unread_count > 0
+                    && app.open.as_deref() != Some(&app.conversations[i].conversation_id)
+            });
             match found {
                 Some(i) => {
                     app.filter = None;
@@ -204,9 +205,14 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             let first = action == Action::SelectFirst;
             match ctx {
                 Context::Help => scroll_help(app, if first { isize::MIN } else { isize::MAX }),
-                Context::List | Context::Filter => {
-                    move_list(app, if first { isize::MIN / 2 } else { isize::MAX / 2 })
-                }
+                Context::List | Context::Filter => move_list(
+                    app,
+                    if first {
+                        isize::MIN / 2
+                    } else {
+                        isize::MAX / 2
+                    },
+                ),
                 Context::Messages => {
                     return if first {
                         jump_oldest(app)
@@ -385,15 +391,19 @@ fn with_viewport<R>(
         clock: app.clock,
         me: &app.me,
         send_errors: &app.send_errors,
-        resend_key: app
-            .keymap
-            .hint(&[Context::Messages], &Action::Resend),
+        resend_key: app.keymap.hint(&[Context::Messages], &Action::Resend),
     };
     let w = app.windows.get_mut(&id)?;
     let msgs = &w.messages;
     let h = |i: usize| message_height(&ctx, msgs, i, width);
     let mut want_older = false;
-    let r = f(&mut w.view, msgs.len(), usize::from(height), &h, &mut want_older);
+    let r = f(
+        &mut w.view,
+        msgs.len(),
+        usize::from(height),
+        &h,
+        &mut want_older,
+    );
     let mut effects = Vec::new();
     if want_older && w.has_older && !w.loading_older && !w.messages.is_empty() {
         w.loading_older = true;
@@ -575,7 +585,14 @@ fn contains(r: Option<Rect>, column: u16, row: u16) -> bool {
 
 fn wheel(app: &mut App, column: u16, row: u16, up: bool) -> Vec<Effect> {
     if app.overlay.is_some() {
-        scroll_help(app, if up { -(WHEEL_ROWS as isize) } else { WHEEL_ROWS as isize });
+        scroll_help(
+            app,
+            if up {
+                -(WHEEL_ROWS as isize)
+            } else {
+                WHEEL_ROWS as isize
+            },
+        );
         return Vec::new();
     }
     let areas = app.areas();
@@ -595,7 +612,10 @@ fn click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
         return Vec::new();
     }
     let areas = app.areas();
-    if let Some(list) = areas.list.filter(|r| r.contains(Position::new(column, row))) {
+    if let Some(list) = areas
+        .list
+        .filter(|r| r.contains(Position::new(column, row)))
+    {
         let mut inner = inner(list);
         if app.filter.is_some() {
             inner.y += 1;

@@ -197,7 +197,12 @@ impl Viewport {
 
     /// Top of the view: (message index, rows of it cut off above). `None` when the
     /// top marker row is visible (everything down from message 0 is shown).
-    pub fn visible_top(&self, len: usize, view_h: usize, h: &dyn Fn(usize) -> usize) -> Option<(usize, usize)> {
+    pub fn visible_top(
+        &self,
+        len: usize,
+        view_h: usize,
+        h: &dyn Fn(usize) -> usize,
+    ) -> Option<(usize, usize)> {
         let b = self.bottom(len)?;
         let mut remaining = view_h + b.skip;
         let mut j = b.index;
@@ -343,7 +348,10 @@ impl Viewport {
             if idx == last {
                 self.follow();
             } else {
-                self.scroll = Some(Anchor { index: idx, skip: 0 });
+                self.scroll = Some(Anchor {
+                    index: idx,
+                    skip: 0,
+                });
             }
             // A message taller than the view shows its top instead.
             if h(idx) > view_h {

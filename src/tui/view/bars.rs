@@ -22,7 +22,10 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let mut left = vec![
         Span::styled(format!(" {glyph} {label}"), bar.patch(style)),
         Span::styled("  ", bar),
-        Span::styled(text::sanitize_line(&app.me).into_owned(), bar.add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(
+            text::sanitize_line(&app.me).into_owned(),
+            bar.add_modifier(ratatui::style::Modifier::BOLD),
+        ),
     ];
     if app.total_unread > 0 {
         left.push(Span::styled(
@@ -33,9 +36,11 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     if app.syncing && app.connection == ConnectionStatus::Connected {
         left.push(Span::styled("  syncing…", bar.patch(theme.muted)));
     }
-    let left = Line::from(left);
+    let left = super::fit_spans(left, usize::from(area.width)).style(bar);
     let lw = left.width();
-    frame.buffer_mut().set_line(area.x, area.y, &left, area.width);
+    frame
+        .buffer_mut()
+        .set_line(area.x, area.y, &left, area.width);
 
     if let Some(s) = app.visible_status() {
         let room = usize::from(area.width).saturating_sub(lw + 3);
@@ -55,14 +60,17 @@ pub fn render_help_bar(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans: Vec<Span> = vec![Span::raw(" ")];
     let mut used = 1usize;
     let max = usize::from(area.width);
-    for (keys, label) in app.keymap.help_bar(&chain) {
-        let item = text::width(&keys) + 1 + text::width(label) + 2;
-        if used + item > max {
-            break;
+    for item in app.keymap.help_bar(&chain) {
+        if !app.available(&item.action) {
+            continue;
         }
-        used += item;
-        spans.push(Span::styled(keys, theme.help_key));
-        spans.push(Span::styled(format!(" {label}  "), theme.help_label));
+        let w = text::width(&item.keys) + 1 + text::width(item.label) + 2;
+        if used + w > max {
+            continue;
+        }
+        used += w;
+        spans.push(Span::styled(item.keys, theme.help_key));
+        spans.push(Span::styled(format!(" {}  ", item.label), theme.help_label));
     }
     frame
         .buffer_mut()

@@ -35,10 +35,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         title = Line::from(Span::styled(t, theme.targeted));
     }
     let mut block = pane_block(app, title, focused);
-    if let Some(summary) = state.map(|cs| cs.options.summary()).filter(|s| !s.is_empty()) {
-        block = block.title_bottom(Line::from(Span::styled(format!(" {summary} "), theme.accent)));
+    if let Some(summary) = state
+        .map(|cs| cs.options.summary())
+        .filter(|s| !s.is_empty())
+    {
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(" {summary} "),
+            theme.accent,
+        )));
     }
-    let bytes: usize = app.composer.lines().iter().map(|l| l.len() + 1).sum::<usize>().saturating_sub(1);
+    let bytes: usize = app
+        .composer
+        .lines()
+        .iter()
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
     if bytes >= SHOW_BYTES_FROM {
         let style = if bytes > MESSAGE_BODY_MAX {
             theme.error
@@ -66,8 +78,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let (top_row, top_col) = app.composer.scroll_offset();
         let dx = sc.col.saturating_sub(usize::from(top_col));
         let dy = sc.row.saturating_sub(usize::from(top_row));
-        let x = inner.x.saturating_add(u16::try_from(dx).unwrap_or(u16::MAX));
-        let y = inner.y.saturating_add(u16::try_from(dy).unwrap_or(u16::MAX));
+        let x = inner
+            .x
+            .saturating_add(u16::try_from(dx).unwrap_or(u16::MAX));
+        let y = inner
+            .y
+            .saturating_add(u16::try_from(dy).unwrap_or(u16::MAX));
         frame.set_cursor_position(Position::new(
             x.min(inner.right() - 1),
             y.min(inner.bottom() - 1),

@@ -14,18 +14,25 @@ use crate::tui::app::App;
 use crate::tui::text;
 
 /// Widest the keys column gets.
-const KEYS_COL_MAX: usize = 22;
+const KEYS_COL_MAX: usize = 16;
 
 /// All lines of the help text (the overlay scrolls over them).
 pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let mut lines: Vec<Line<'static>> = Vec::new();
     let keys_of = |keys: &[crate::tui::keymap::KeyChord]| {
-        keys.iter().map(|k| k.display()).collect::<Vec<_>>().join(" ")
+        keys.iter()
+            .map(|k| k.display())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let col = Context::ALL
         .iter()
-        .flat_map(|c| app.keymap.bindings(*c).map(|(_, ks)| text::width(&keys_of(ks))))
+        .flat_map(|c| {
+            app.keymap
+                .bindings(*c)
+                .map(|(_, ks)| text::width(&keys_of(ks)))
+        })
         .max()
         .unwrap_or(0)
         .min(KEYS_COL_MAX);
@@ -98,11 +105,21 @@ pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
 
 /// The overlay's rectangle inside `area`.
 pub fn overlay_rect(area: Rect) -> Rect {
-    let w = area.width.saturating_sub(4).min(76);
-    let h = area.height.saturating_sub(2);
+    // Leave the status and help bars visible below it.
+    let bars = if area.height >= crate::tui::layout::HELP_BAR_MIN_HEIGHT {
+        2
+    } else {
+        1
+    };
+    let room = Rect {
+        height: area.height.saturating_sub(bars),
+        ..area
+    };
+    let w = room.width.saturating_sub(4).min(76);
+    let h = room.height.saturating_sub(2);
     Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
+        x: room.x + (room.width - w) / 2,
+        y: room.y + (room.height - h) / 2,
         width: w,
         height: h,
     }
@@ -132,7 +149,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, scroll: usize) {
         .border_type(BorderType::Rounded)
         .border_style(theme.accent)
         .title(Line::from(Span::styled(" Keys ", theme.title)))
-        .title_bottom(Line::from(Span::styled(format!(" {close} close "), theme.muted)));
+        .title_bottom(Line::from(Span::styled(
+            format!(" {close} close "),
+            theme.muted,
+        )));
     if max_scroll > 0 {
         block = block.title_bottom(
             Line::from(Span::styled(
@@ -148,6 +168,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, scroll: usize) {
         );
     }
     frame.render_widget(Clear, r);
+    super::clear_wide_edge(frame, r);
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let inner = Rect {

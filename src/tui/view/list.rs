@@ -6,7 +6,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::messages::{FAILED, ONLINE_ONLY, SENDING, TARGETED};
+use super::messages::{CUSTOM, FAILED, ONLINE_ONLY, SENDING, TARGETED};
 use super::{centered, fit_spans, pane_block};
 use crate::model::{Conversation, MessageStatus};
 use crate::tui::app::{App, Focus};
@@ -50,14 +50,22 @@ fn name_spans(name: &str, positions: &[usize], base: Style, matched: Style) -> V
     for (i, c) in name.chars().enumerate() {
         let m = positions.binary_search(&i).is_ok();
         if m != run_matched && !run.is_empty() {
-            let style = if run_matched { base.patch(matched) } else { base };
+            let style = if run_matched {
+                base.patch(matched)
+            } else {
+                base
+            };
             spans.push(Span::styled(std::mem::take(&mut run), style));
         }
         run_matched = m;
         run.push(c);
     }
     if !run.is_empty() {
-        let style = if run_matched { base.patch(matched) } else { base };
+        let style = if run_matched {
+            base.patch(matched)
+        } else {
+            base
+        };
         spans.push(Span::styled(run, style));
     }
     spans
@@ -80,7 +88,9 @@ fn preview(app: &App, c: &Conversation) -> Vec<Span<'static>> {
     if own {
         match m.status {
             MessageStatus::SendFail => spans.push(Span::styled(format!("{FAILED} "), theme.failed)),
-            MessageStatus::Sending => spans.push(Span::styled(format!("{SENDING} "), theme.sending)),
+            MessageStatus::Sending => {
+                spans.push(Span::styled(format!("{SENDING} "), theme.sending))
+            }
             _ => {}
         }
     }
@@ -95,24 +105,45 @@ fn preview(app: &App, c: &Conversation) -> Vec<Span<'static>> {
         let who = if own {
             "you".to_string()
         } else {
-            text::sanitize_line(m.nick_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&m.sender))
-                .into_owned()
+            text::sanitize_line(
+                m.nick_name
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&m.sender),
+            )
+            .into_owned()
         };
         spans.push(Span::styled(format!("{who}: "), theme.muted));
     }
     let style = if tips { theme.system } else { theme.muted };
-    spans.push(Span::styled(text::sanitize_line(&m.preview()).into_owned(), style));
+    let body = match &m.custom_elem {
+        Some(c) if !c.desc.is_empty() => format!("{CUSTOM} {}", c.desc),
+        Some(_) => format!("{CUSTOM} custom message"),
+        None => m.preview(),
+    };
+    spans.push(Span::styled(text::sanitize_line(&body).into_owned(), style));
     spans
 }
 
-fn render_row(app: &App, frame: &mut Frame, r: Rect, c: &Conversation, selected: bool, positions: &[usize]) {
+fn render_row(
+    app: &App,
+    frame: &mut Frame,
+    r: Rect,
+    c: &Conversation,
+    selected: bool,
+    positions: &[usize],
+) {
     let theme = &app.theme;
     let w = usize::from(r.width);
     if selected {
         frame.buffer_mut().set_style(r, theme.selection);
     }
     let unread = c.unread_count > 0;
-    let name_style = if unread { theme.unread_name } else { Style::default() };
+    let name_style = if unread {
+        theme.unread_name
+    } else {
+        Style::default()
+    };
     let stamp = c
         .last_message
         .as_deref()
@@ -125,7 +156,10 @@ fn render_row(app: &App, frame: &mut Frame, r: Rect, c: &Conversation, selected:
         right.push(Span::styled(PIN, theme.pin));
         right.push(Span::raw(" "));
     }
-    right.push(Span::styled(stamp, if unread { theme.accent } else { theme.time }));
+    right.push(Span::styled(
+        stamp,
+        if unread { theme.accent } else { theme.time },
+    ));
     let right_w: usize = right.iter().map(Span::width).sum();
     let kind = if App::is_group(c) { "#" } else { "@" };
     let name = text::sanitize_line(app.display_name(c)).into_owned();
@@ -169,7 +203,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let title = Line::from(vec![
         Span::styled(" Conversations ", theme.title),
         Span::styled(
-            if total > 0 { format!("{total} ") } else { String::new() },
+            if total > 0 {
+                format!("{total} ")
+            } else {
+                String::new()
+            },
             theme.muted,
         ),
     ]);
@@ -189,7 +227,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let budget = usize::from(inner.width).saturating_sub(text::width(&count) + 1);
         let line = fit_spans(prompt, budget);
         let cursor_x = inner.x + line.width().min(budget) as u16;
-        frame.buffer_mut().set_line(inner.x, inner.y, &line, budget as u16);
+        frame
+            .buffer_mut()
+            .set_line(inner.x, inner.y, &line, budget as u16);
         if text::width(&count) + 4 <= usize::from(inner.width) {
             frame.buffer_mut().set_string(
                 inner.right() - text::width(&count) as u16,
@@ -218,10 +258,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         } else if !app.conversations_loaded {
             vec![Line::styled("Loading conversations…", theme.muted)]
         } else {
-            vec![
-                Line::raw("No conversations yet"),
-                Line::styled("They appear when a message arrives", theme.muted),
-            ]
+            vec![Line::styled("No conversations yet", theme.muted)]
         };
         centered(frame, inner, lines);
         return;
@@ -247,7 +284,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .as_ref()
             .and_then(|f| f.matches.get(row))
             .map_or(&[], |m| m.positions.as_slice());
-        render_row(app, frame, r, &app.conversations[ci], selected == Some(row), positions);
+        render_row(
+            app,
+            frame,
+            r,
+            &app.conversations[ci],
+            selected == Some(row),
+            positions,
+        );
     }
 }
 
@@ -260,7 +304,11 @@ mod tests {
         assert_eq!(visible_offset(0, Some(0), 10, 4), 0);
         assert_eq!(visible_offset(0, Some(5), 10, 4), 2);
         assert_eq!(visible_offset(4, Some(2), 10, 4), 2);
-        assert_eq!(visible_offset(2, Some(4), 10, 4), 2, "moving inside the page does not scroll");
+        assert_eq!(
+            visible_offset(2, Some(4), 10, 4),
+            2,
+            "moving inside the page does not scroll"
+        );
         assert_eq!(visible_offset(9, None, 10, 4), 6, "never past the end");
         assert_eq!(visible_offset(3, Some(0), 2, 4), 0);
     }

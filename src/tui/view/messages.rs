@@ -138,7 +138,11 @@ pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> Me
 
     let ts = ctx.time_of(m);
     if prev.is_none_or(|p| ctx.clock.day_of(ctx.time_of(p)) != ctx.clock.day_of(ts)) {
-        lines.push(separator(&ctx.clock.day_label(ts), width, theme.day_separator));
+        lines.push(separator(
+            &ctx.clock.day_label(ts),
+            width,
+            theme.day_separator,
+        ));
     }
     let lead = lines.len();
 
@@ -217,17 +221,17 @@ pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> Me
         );
     }
 
-    if own && width >= INDENT + GUTTER + 2 {
+    if own && lines.len() > body_start {
         let (glyph, style) = match m.status {
             MessageStatus::Sending => (SENDING, theme.sending),
             MessageStatus::SendFail => (FAILED, theme.failed),
             _ => (SENT, theme.sent),
         };
-        // The glyph goes in the gutter of the first body line.
-        if let Some(line) = lines.get_mut(body_start) {
-            let used = line.width();
-            let pad = width.saturating_sub(used + 1);
-            line.spans.push(Span::raw(" ".repeat(pad)));
+        // The delivery status ends the message's last line (the gutter keeps room).
+        if let Some(line) = lines.last_mut()
+            && line.width() + 2 <= width
+        {
+            line.spans.push(Span::raw(" "));
             line.spans.push(Span::styled(glyph, style));
         }
     }
@@ -261,17 +265,23 @@ fn title(app: &App, c: &Conversation) -> Line<'static> {
 }
 
 fn top_marker(app: &App, w: &MessageWindow, width: usize) -> Line<'static> {
-    if w.loading_older {
-        return separator("loading older messages…", width, app.theme.muted);
-    }
-    if w.has_older {
+    let label = if w.loading_older {
+        "loading older messages…".to_string()
+    } else if w.has_older {
         let key = app
             .keymap
             .hint(&[Context::Messages], &Action::PageUp)
             .unwrap_or_else(|| "scroll".into());
-        return separator(&format!("↑ {key} for older messages"), width, app.theme.muted);
-    }
-    separator("start of conversation", width, app.theme.day_separator)
+        format!("↑ {key} for older messages")
+    } else {
+        "· beginning of the conversation ·".to_string()
+    };
+    let (label, lw) = text::truncate(&label, width);
+    let pad = width.saturating_sub(lw) / 2;
+    Line::from(vec![
+        Span::raw(" ".repeat(pad)),
+        Span::styled(label.into_owned(), app.theme.muted),
+    ])
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -280,7 +290,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         render_welcome(app, frame, area);
         return;
     };
-    let block = pane_block(app, title(app, conv), focused);
+    let mut block = pane_block(app, title(app, conv), focused);
+    if let Some(below) = app.open_window().and_then(|w| below_label(app, w)) {
+        block = block.title_bottom(below.right_aligned());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
@@ -354,30 +367,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .set_string(r.x, r.y, "▌", theme.selection_marker);
         }
     }
+}
 
-    // Something is below the view: say so (and how to get there).
-    if !w.view.is_following() {
-        let key = app
-            .keymap
-            .hint(&[Context::Messages], &Action::SelectLast)
-            .unwrap_or_default();
-        let label = if w.view.unseen_below > 0 {
-            let n = w.view.unseen_below;
-            format!(" ↓ {n} new message{} · {key} ", if n == 1 { "" } else { "s" })
-        } else {
-            format!(" ↓ more below · {key} ")
-        };
-        let (label, lw) = text::truncate(&label, usize::from(inner.width));
-        let x = inner.right().saturating_sub(lw as u16);
-        let style = if w.view.unseen_below > 0 {
-            theme.new_below
-        } else {
-            theme.muted
-        };
-        frame
-            .buffer_mut()
-            .set_string(x, inner.bottom() - 1, label, style);
+/// "↓ 2 new messages · End" in the bottom border while scrolled up.
+fn below_label(app: &App, w: &MessageWindow) -> Option<Line<'static>> {
+    if w.view.is_following() || w.messages.is_empty() {
+        return None;
     }
+    let key = app
+        .keymap
+        .hint(&[Context::Messages], &Action::SelectLast)
+        .unwrap_or_default();
+    Some(if w.view.unseen_below > 0 {
+        let n = w.view.unseen_below;
+        Line::from(Span::styled(
+            format!(
+                " ↓ {n} new message{} · {key} ",
+                if n == 1 { "" } else { "s" }
+            ),
+            app.theme.new_below,
+        ))
+    } else {
+        Line::from(Span::styled(
+            format!(" ↓ more below · {key} "),
+            app.theme.muted,
+        ))
+    })
 }
 
 fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
@@ -391,7 +406,10 @@ fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
             .unwrap_or_else(|| "?".into())
     };
     let mut lines = vec![
-        Line::styled("termim", theme.accent.add_modifier(ratatui::style::Modifier::BOLD)),
+        Line::styled(
+            "termim",
+            theme.accent.add_modifier(ratatui::style::Modifier::BOLD),
+        ),
         Line::styled("a terminal messenger", theme.muted),
         Line::raw(""),
     ];
@@ -416,11 +434,19 @@ fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
             Span::raw(" open it"),
         ]));
     }
-    lines.push(Line::from(vec![
-        Span::styled(key(Context::Global, Action::Filter), theme.help_key),
-        Span::raw(" filter · "),
-        Span::styled(key(Context::Global, Action::Help), theme.help_key),
-        Span::raw(" all keys"),
-    ]));
+    let mut hints = Vec::new();
+    if !app.conversations.is_empty() {
+        hints.push(Span::styled(
+            key(Context::Global, Action::Filter),
+            theme.help_key,
+        ));
+        hints.push(Span::raw(" filter · "));
+    }
+    hints.push(Span::styled(
+        key(Context::Global, Action::Help),
+        theme.help_key,
+    ));
+    hints.push(Span::raw(" all keys"));
+    lines.push(Line::from(hints));
     centered(frame, inner, lines);
 }

@@ -49,6 +49,22 @@ pub(crate) fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static
     Line::from(out)
 }
 
+/// Before drawing a box over other content: a wide character whose left half is
+/// just outside the box's left edge would have its right half overwritten by the
+/// border, which corrupts the line on a real terminal. Blank such characters.
+pub(crate) fn clear_wide_edge(frame: &mut Frame, r: Rect) {
+    if r.x == 0 {
+        return;
+    }
+    let buf = frame.buffer_mut();
+    for y in r.top()..r.bottom() {
+        let cell = &mut buf[(r.x - 1, y)];
+        if text::width(cell.symbol()) > 1 {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
 /// Draw `lines` centred in `area`, each cut to fit.
 pub(crate) fn centered(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
     let h = lines.len().min(usize::from(area.height));
@@ -64,11 +80,28 @@ pub(crate) fn centered(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>)
 }
 
 fn too_small(app: &App, frame: &mut Frame, area: Rect) {
-    let msg = format!(
-        "Terminal too small: {}×{}. termim needs {MIN_WIDTH}×{MIN_HEIGHT}.",
-        area.width, area.height
-    );
-    let lines: Vec<Line<'static>> = text::wrap(&msg, usize::from(area.width))
+    // The longest message that fits whole.
+    let candidates = [
+        format!(
+            "Terminal too small: {}×{}.\ntermim needs {MIN_WIDTH}×{MIN_HEIGHT}.",
+            area.width, area.height
+        ),
+        format!("Too small.\nNeed {MIN_WIDTH}×{MIN_HEIGHT}."),
+        "Too small".to_string(),
+        "!".to_string(),
+    ];
+    let fits = |m: &str| {
+        let rows = text::wrap(m, usize::from(area.width));
+        rows.len() <= usize::from(area.height)
+            && rows
+                .iter()
+                .all(|r| text::width(&m[r.clone()]) <= usize::from(area.width))
+    };
+    let msg = candidates
+        .iter()
+        .find(|m| fits(m))
+        .map_or("", String::as_str);
+    let lines: Vec<Line<'static>> = text::wrap(msg, usize::from(area.width))
         .into_iter()
         .map(|r| Line::styled(msg[r].to_string(), app.theme.error))
         .collect();

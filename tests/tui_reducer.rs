@@ -751,6 +751,37 @@ fn page_up_loads_older_history_from_the_first_message() {
 }
 
 #[test]
+fn a_first_page_shorter_than_the_screen_prefetches_older_history() {
+    let mut app = sized(workspace(), 120, 60);
+    app.open_conversation_id("c2c_bob");
+    let e = app.apply_result(history("c2c_bob", long_history(5, 100), false));
+    assert!(
+        matches!(
+            e.as_slice(),
+            [Effect::LoadHistory {
+                direction: HistoryDirection::Older,
+                ..
+            }]
+        ),
+        "{e:?}"
+    );
+    // A finished history asks for nothing more.
+    let mut app = sized(workspace(), 120, 60);
+    app.open_conversation_id("c2c_bob");
+    assert!(
+        app.apply_result(history("c2c_bob", long_history(5, 100), true))
+            .is_empty()
+    );
+    // A page that fills several screens does not prefetch.
+    let mut app = sized(workspace(), 80, 24);
+    app.open_conversation_id("c2c_bob");
+    assert!(
+        app.apply_result(history("c2c_bob", long_history(30, 100), false))
+            .is_empty()
+    );
+}
+
+#[test]
 fn end_jumps_back_to_the_newest_and_follows() {
     let mut app = sized(workspace(), 80, 24);
     app.open_conversation_id("c2c_bob");
@@ -801,4 +832,123 @@ fn the_wheel_scrolls_the_pane_under_the_pointer_and_a_click_opens() {
     );
     assert_eq!(app.open.as_deref(), Some("c2c_carol"));
     assert!(e.iter().any(|x| matches!(x, Effect::LoadHistory { .. })));
+}
+
+// ----- robustness --------------------------------------------------------------------------
+
+/// A tiny deterministic generator, so the test needs no extra crate.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() % xs.len() as u64) as usize].clone()
+    }
+}
+
+#[test]
+fn random_input_never_panics_and_rendering_stays_in_bounds() {
+    let codes = [
+        KeyCode::Char('a'),
+        KeyCode::Char('你'),
+        KeyCode::Char('😀'),
+        KeyCode::Char('j'),
+        KeyCode::Char('k'),
+        KeyCode::Char('g'),
+        KeyCode::Char('G'),
+        KeyCode::Char('/'),
+        KeyCode::Char('?'),
+        KeyCode::Char('p'),
+        KeyCode::Char('r'),
+        KeyCode::Char('i'),
+        KeyCode::Char('u'),
+        KeyCode::Char(' '),
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+    ];
+    let mods = [
+        KeyModifiers::NONE,
+        KeyModifiers::NONE,
+        KeyModifiers::NONE,
+        KeyModifiers::ALT,
+        KeyModifiers::SHIFT,
+        KeyModifiers::CONTROL,
+    ];
+    let sizes = [(80, 24), (40, 12), (24, 8), (63, 20), (120, 40), (10, 5)];
+    let mut rng = Lcg(7);
+    for round in 0..40 {
+        let (w, h) = rng.pick(&sizes);
+        let mut app = team_open(w, h);
+        for step in 0..300 {
+            let roll = rng.next() % 100;
+            if roll < 80 {
+                let code = rng.pick(&codes);
+                let m = rng.pick(&mods);
+                if code == KeyCode::Char('c') && m == KeyModifiers::CONTROL {
+                    continue;
+                }
+                press(&mut app, code, m);
+            } else if roll < 85 {
+                handle_event(&mut app, Event::Paste("粘贴\n多行 text 🎉\r\n".into()));
+            } else if roll < 90 {
+                let (w, h) = rng.pick(&sizes);
+                handle_event(&mut app, Event::Resize(w, h));
+            } else if roll < 95 {
+                let seq = 1000 + round * 1000 + step;
+                let who = rng.pick(&["bob", "carol", "alice"]);
+                let m = in_group(
+                    text(
+                        who,
+                        NOW,
+                        seq,
+                        "新消息 new message 👋 that is long enough to wrap around",
+                    ),
+                    "team",
+                );
+                app.apply_event(SdkEvent::NewMessage(m));
+            } else {
+                let kind = rng.pick(&[
+                    MouseEventKind::ScrollUp,
+                    MouseEventKind::ScrollDown,
+                    MouseEventKind::Down(MouseButton::Left),
+                ]);
+                let (c, r) = (
+                    rng.next() as u16 % app.size.0.max(1),
+                    rng.next() as u16 % app.size.1.max(1),
+                );
+                handle_event(&mut app, mouse(kind, c, r));
+            }
+            app.should_quit = false;
+            if step % 25 == 0 {
+                let screen = render(&app, app.size.0, app.size.1);
+                // A wide character may only hide the blank cell it covers, never
+                // something drawn there (a border, other text).
+                for line in screen.lines() {
+                    if let Some((_, hidden)) = line.split_once("Hidden by multi-width symbols: ") {
+                        let overwritten = hidden
+                            .split("), (")
+                            .any(|h| !h.trim_end_matches([')', ']']).ends_with("\" \""));
+                        assert!(!overwritten, "round {round} step {step}: {line}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -276,7 +276,11 @@ impl App {
     /// The selected row of the list (filter row when filtering).
     pub fn selected_row(&self) -> Option<usize> {
         match &self.filter {
-            Some(f) => (!f.matches.is_empty()).then_some(f.selected.min(f.matches.len() - 1)),
+            Some(f) => f
+                .matches
+                .len()
+                .checked_sub(1)
+                .map(|last| f.selected.min(last)),
             None => self
                 .list_selected
                 .as_deref()
@@ -877,6 +881,7 @@ impl App {
                 is_finished,
             } => {
                 let me = self.me.clone();
+                let is_open = self.open.as_deref() == Some(conversation_id.as_str());
                 let w = self.windows.entry(conversation_id).or_default();
                 let messages: Vec<Message> = messages
                     .into_iter()
@@ -903,6 +908,9 @@ impl App {
                     }
                 }
                 w.load = LoadState::Ready;
+                if is_open && direction != HistoryDirection::Newer {
+                    return super::update::prefetch_older(self);
+                }
                 Vec::new()
             }
             EffectResult::HistoryFailed {

@@ -421,6 +421,16 @@ fn with_viewport<R>(
     Some((r, effects))
 }
 
+/// Ask for older history while the top of what is loaded is within a screen of
+/// the view (a short first page, or after a resize), so scrolling up rarely waits.
+pub(crate) fn prefetch_older(app: &mut App) -> Vec<Effect> {
+    with_viewport(app, |view, len, height, h, want_older| {
+        *want_older = view.near_top(len, height, h);
+    })
+    .map(|(_, e)| e)
+    .unwrap_or_default()
+}
+
 fn scroll_messages(app: &mut App, rows: usize, up: bool) -> Vec<Effect> {
     with_viewport(app, |view, len, height, h, want_older| {
         if up {

@@ -97,6 +97,8 @@ pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     for t in [
         "Keys come from the keymap: change any of them under",
         "[keymap.<context>] in your config file.",
+        "The mouse wheel scrolls the pane under the pointer; hold",
+        "Shift to select text with the mouse in most terminals.",
     ] {
         lines.push(Line::styled(t, theme.muted));
     }

@@ -952,3 +952,32 @@ fn random_input_never_panics_and_rendering_stays_in_bounds() {
         }
     }
 }
+
+#[test]
+fn an_online_only_send_never_becomes_the_last_message() {
+    let mut app = sized(workspace(), 80, 24);
+    app.open_conversation_id("c2c_bob");
+    app.apply_result(history("c2c_bob", vec![], true));
+    app.compose
+        .entry("c2c_bob".into())
+        .or_default()
+        .options
+        .online_user_only = true;
+    let mut created = c2c(text("alice", NOW, 0, "are you there?"), "bob");
+    created.msg_id.clear();
+    created.status = MessageStatus::Sending;
+    app.apply_result(EffectResult::MessageCreated {
+        conversation_id: "c2c_bob".into(),
+        message: created,
+    });
+    let w = app.open_window().expect("window");
+    assert!(w.messages[0].is_online_only, "shown, marked online-only");
+    let last = app
+        .conversation("c2c_bob")
+        .and_then(|c| c.last_message.as_deref());
+    assert_eq!(
+        last.map(|m| m.seq),
+        Some(12),
+        "the last message is unchanged"
+    );
+}

@@ -817,6 +817,13 @@ impl App {
         if m.status == MessageStatus::SendSucc {
             self.send_errors.remove(&m.id);
         }
+        if created && let Some(cs) = self.compose.get(conv_id) {
+            // A created message doesn't carry the send options yet; the ones armed for
+            // this conversation are the ones it is being sent with.
+            m.is_online_only |= cs.options.online_user_only;
+            m.is_excluded_from_last_message |= cs.options.is_excluded_from_last_message;
+            m.is_excluded_from_unread_count |= cs.options.is_excluded_from_unread_count;
+        }
         let w = self
             .windows
             .entry(conv_id.to_string())

@@ -320,3 +320,73 @@ fn no_size_panics() {
         }
     }
 }
+
+#[test]
+fn the_terminal_cursor_follows_the_composer_cursor_over_wide_characters() {
+    use ratatui::Terminal;
+    use ratatui::backend::{Backend, TestBackend};
+    use ratatui::layout::Position;
+    let mut app = sized(workspace(), 80, 24);
+    app.open_conversation_id("c2c_echo");
+    typing(&mut app, "你好ab");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("backend");
+    terminal
+        .draw(|f| termim::tui::render(&app, f))
+        .expect("draw");
+    let composer = app.areas().composer.expect("composer shown");
+    // Inside the border: 2 + 2 + 1 + 1 columns after the composer's left edge.
+    let want = Position::new(composer.x + 1 + 6, composer.y + 1);
+    assert_eq!(
+        terminal
+            .backend_mut()
+            .get_cursor_position()
+            .expect("cursor"),
+        want
+    );
+    key(&mut app, KeyCode::Left);
+    key(&mut app, KeyCode::Left);
+    key(&mut app, KeyCode::Left);
+    terminal
+        .draw(|f| termim::tui::render(&app, f))
+        .expect("draw");
+    assert_eq!(
+        terminal
+            .backend_mut()
+            .get_cursor_position()
+            .expect("cursor"),
+        Position::new(composer.x + 1 + 2, composer.y + 1),
+        "after 好: two columns in"
+    );
+}
+
+#[test]
+fn styles_carry_meaning_focus_selection_unread_and_badges() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::{Color, Modifier};
+    let mut app = sized(workspace(), 80, 24);
+    app.open_conversation_id("c2c_bob");
+    key(&mut app, KeyCode::Esc); // focus the list
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("backend");
+    terminal
+        .draw(|f| termim::tui::render(&app, f))
+        .expect("draw");
+    let buf = terminal.backend().buffer().clone();
+    let theme = &app.theme;
+    // The focused list has the accent border; the unfocused message pane does not.
+    assert_eq!(buf[(0, 0)].fg, theme.accent.fg.unwrap_or(Color::Reset));
+    assert_eq!(buf[(30, 0)].fg, theme.border.fg.unwrap_or(Color::Reset));
+    // Row 3-4 is bob, the open (selected) conversation: selection background.
+    assert_eq!(buf[(10, 3)].bg, theme.selection.bg.unwrap_or(Color::Reset));
+    // Team Work (rows 1-2) has unread messages: its name is bold, its badge styled.
+    assert!(
+        buf[(3, 1)].modifier.contains(Modifier::BOLD),
+        "unread name bold"
+    );
+    assert!(
+        !buf[(3, 3)].modifier.contains(Modifier::BOLD),
+        "read name plain"
+    );
+    assert_eq!(buf[(23, 2)].symbol(), "3");
+    assert_eq!(buf[(23, 2)].bg, theme.badge.bg.unwrap_or(Color::Reset));
+}

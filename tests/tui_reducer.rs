@@ -981,3 +981,57 @@ fn an_online_only_send_never_becomes_the_last_message() {
         "the last message is unchanged"
     );
 }
+
+#[test]
+fn opening_with_unread_marks_where_reading_starts_and_follows_older_pages() {
+    let mut app = sized(workspace(), 80, 24);
+    // Team Work has 3 unread; the first page holds them all.
+    app.open_conversation_id("group_team");
+    app.apply_result(EffectResult::History {
+        conversation_id: "group_team".into(),
+        direction: HistoryDirection::Latest,
+        messages: team_history(),
+        is_finished: true,
+    });
+    let w = app.open_window().expect("window");
+    assert_eq!(w.unread_mark.as_deref(), Some("msg-dave-7"));
+    // Product has 12 unread but the first page has 2: the mark waits for older pages.
+    app.open_conversation_id("group_product");
+    assert_eq!(
+        app.windows
+            .get("group_team")
+            .and_then(|w| w.unread_mark.clone()),
+        None,
+        "leaving a conversation clears its mark"
+    );
+    let page = |from: u64, n: u64| {
+        (from..from + n)
+            .map(|i| in_group(text("carol", NOW - 10_000 + i as i64, i, "msg"), "product"))
+            .collect::<Vec<_>>()
+    };
+    app.apply_result(EffectResult::History {
+        conversation_id: "group_product".into(),
+        direction: HistoryDirection::Latest,
+        messages: page(20, 2),
+        is_finished: false,
+    });
+    assert_eq!(
+        app.open_window()
+            .and_then(|w| w.unread_mark.clone())
+            .as_deref(),
+        Some("msg-carol-20")
+    );
+    app.apply_result(EffectResult::History {
+        conversation_id: "group_product".into(),
+        direction: HistoryDirection::Older,
+        messages: page(0, 20),
+        is_finished: true,
+    });
+    let w = app.open_window().expect("window");
+    assert_eq!(
+        w.unread_mark.as_deref(),
+        Some("msg-carol-10"),
+        "12th newest"
+    );
+    assert_eq!(w.pending_unread, 0);
+}

@@ -658,6 +658,12 @@ impl App {
             return effects;
         }
         effects.extend(self.stash_draft());
+        if let Some(prev) = self.open.take()
+            && let Some(w) = self.windows.get_mut(&prev)
+        {
+            w.unread_mark = None;
+        }
+        let unread = self.conversation(id).map_or(0, |c| c.unread_count);
         self.open = Some(id.to_string());
         self.list_selected = Some(id.to_string());
         let draft = match self.compose.get(id) {
@@ -668,9 +674,15 @@ impl App {
                 .unwrap_or_default(),
         };
         self.set_composer_text(&draft);
+        let mut reveal = false;
         if !self.windows.contains_key(id) {
-            self.windows
-                .insert(id.to_string(), MessageWindow::default());
+            self.windows.insert(
+                id.to_string(),
+                MessageWindow {
+                    pending_unread: unread,
+                    ..MessageWindow::default()
+                },
+            );
             effects.push(Effect::LoadHistory {
                 conversation_id: id.to_string(),
                 direction: HistoryDirection::Latest,
@@ -680,11 +692,17 @@ impl App {
         } else if let Some(w) = self.windows.get_mut(id) {
             w.view.follow();
             w.view.selected = None;
+            let exact = w.mark_unread(unread);
+            w.pending_unread = if exact { 0 } else { unread };
+            reveal = true;
         }
         self.remember_window(id);
         effects.extend(self.mark_read_if_open(id));
         self.focus = Focus::Composer;
         self.style_composer();
+        if reveal {
+            super::update::reveal_unread_mark(self);
+        }
         effects
     }
 
@@ -915,7 +933,16 @@ impl App {
                     }
                 }
                 w.load = LoadState::Ready;
+                // Until the first unread message is loaded, the mark sits on the
+                // oldest loaded one and moves as older pages arrive.
+                if w.pending_unread > 0
+                    && direction != HistoryDirection::Newer
+                    && (w.mark_unread(w.pending_unread) || !w.has_older)
+                {
+                    w.pending_unread = 0;
+                }
                 if is_open && direction != HistoryDirection::Newer {
+                    super::update::reveal_unread_mark(self);
                     return super::update::prefetch_older(self);
                 }
                 Vec::new()

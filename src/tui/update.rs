@@ -386,7 +386,9 @@ fn with_viewport<R>(
 ) -> Option<(R, Vec<Effect>)> {
     let (width, height) = app.message_view()?;
     let id = app.open.clone()?;
+    let mark = app.windows.get(&id).and_then(|w| w.unread_mark.clone());
     let ctx = MsgCtx {
+        unread_mark: mark.as_deref(),
         theme: &app.theme,
         clock: app.clock,
         me: &app.me,
@@ -419,6 +421,17 @@ fn with_viewport<R>(
         });
     }
     Some((r, effects))
+}
+
+/// Scroll so the "new messages" divider is in view (at the top when the unread
+/// messages are more than a screen), so reading starts where it left off.
+pub(crate) fn reveal_unread_mark(app: &mut App) {
+    let Some(idx) = app.open_window().and_then(|w| w.unread_mark_index()) else {
+        return;
+    };
+    with_viewport(app, |view, len, height, h, _| {
+        view.ensure_visible(idx, len, height, h);
+    });
 }
 
 /// Ask for older history while the top of what is loaded is within a screen of

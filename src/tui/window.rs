@@ -46,6 +46,11 @@ pub struct MessageWindow {
     pub has_older: bool,
     pub loading_older: bool,
     pub view: Viewport,
+    /// Key ([`message_key`]) of the first message that was unread when the
+    /// conversation was opened: a "new messages" divider goes above it.
+    pub unread_mark: Option<String>,
+    /// Unread count at opening, until the first page arrives to place the mark.
+    pub pending_unread: u64,
 }
 
 impl Default for MessageWindow {
@@ -56,6 +61,8 @@ impl Default for MessageWindow {
             has_older: true,
             loading_older: false,
             view: Viewport::default(),
+            unread_mark: None,
+            pending_unread: 0,
         }
     }
 }
@@ -65,6 +72,15 @@ impl Default for MessageWindow {
 pub fn same_message(a: &Message, b: &Message) -> bool {
     (!a.msg_id.is_empty() && a.msg_id == b.msg_id)
         || (!a.id.is_empty() && a.id == b.id && a.sender == b.sender)
+}
+
+/// A stable key for a message: the server id, else the creation id.
+pub fn message_key(m: &Message) -> &str {
+    if m.msg_id.is_empty() {
+        &m.id
+    } else {
+        &m.msg_id
+    }
 }
 
 fn order_key(m: &Message) -> (i64, u64) {
@@ -88,6 +104,33 @@ impl MessageWindow {
         self.messages
             .iter()
             .rposition(|x| x.id == id || (!x.msg_id.is_empty() && x.msg_id == id))
+    }
+
+    /// Put the unread mark on the first of the `n` newest messages from others
+    /// (the first loaded one if fewer are loaded); `n == 0` removes it. Returns
+    /// whether the exact message was loaded.
+    pub fn mark_unread(&mut self, n: u64) -> bool {
+        self.unread_mark = None;
+        if n == 0 {
+            return true;
+        }
+        let from_others = |m: &&Message| !m.is_self && m.group_tips_elem.is_none();
+        let nth = self
+            .messages
+            .iter()
+            .rev()
+            .filter(from_others)
+            .nth(usize::try_from(n - 1).unwrap_or(usize::MAX));
+        let exact = nth.is_some();
+        let at = nth.or_else(|| self.messages.iter().find(from_others));
+        self.unread_mark = at.map(|m| message_key(m).to_string());
+        exact
+    }
+
+    /// Index of the message carrying the unread mark.
+    pub fn unread_mark_index(&self) -> Option<usize> {
+        let k = self.unread_mark.as_deref()?;
+        self.messages.iter().position(|m| message_key(m) == k)
     }
 
     /// Insert or replace `m`; returns its index and whether it is new.
@@ -502,6 +545,23 @@ mod tests {
         assert!(!v.near_top(100, 6, H2));
         v.scroll_up(194, 100, 6, H2);
         assert!(v.near_top(100, 6, H2));
+    }
+
+    #[test]
+    fn the_unread_mark_goes_on_the_nth_newest_message_from_others() {
+        let mut w = window(6);
+        w.messages[4].is_self = true; // m4 is mine
+        assert!(w.mark_unread(2));
+        assert_eq!(
+            w.unread_mark.as_deref(),
+            Some("m3"),
+            "m5 and m3 are the two newest from bob"
+        );
+        assert_eq!(w.unread_mark_index(), Some(3));
+        assert!(!w.mark_unread(10), "fewer loaded than unread");
+        assert_eq!(w.unread_mark.as_deref(), Some("m0"));
+        assert!(w.mark_unread(0));
+        assert_eq!(w.unread_mark, None);
     }
 
     #[test]

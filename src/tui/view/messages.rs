@@ -16,7 +16,7 @@ use crate::tui::clock::Clock;
 use crate::tui::effect::SdkError;
 use crate::tui::text;
 use crate::tui::theme::Theme;
-use crate::tui::window::{LoadState, MessageWindow};
+use crate::tui::window::{LoadState, MessageWindow, message_key};
 
 /// Messages from one sender within this many seconds share a header.
 const GROUP_SECS: i64 = 5 * 60;
@@ -39,6 +39,8 @@ pub struct MsgCtx<'a> {
     pub me: &'a str,
     pub send_errors: &'a HashMap<String, SdkError>,
     pub resend_key: Option<String>,
+    /// Key of the message the "new messages" divider goes above.
+    pub unread_mark: Option<&'a str>,
 }
 
 impl<'a> MsgCtx<'a> {
@@ -49,6 +51,7 @@ impl<'a> MsgCtx<'a> {
             me: &app.me,
             send_errors: &app.send_errors,
             resend_key: app.keymap.hint(&[Context::Messages], &Action::Resend),
+            unread_mark: app.open_window().and_then(|w| w.unread_mark.as_deref()),
         }
     }
 
@@ -143,6 +146,9 @@ pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> Me
             width,
             theme.day_separator,
         ));
+    }
+    if ctx.unread_mark.is_some_and(|k| k == message_key(m)) {
+        lines.push(separator("new messages", width, theme.accent));
     }
     let lead = lines.len();
 

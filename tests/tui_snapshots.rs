@@ -301,14 +301,15 @@ fn tiny_sizes() {
 
 #[test]
 fn no_size_panics() {
-    for w in 0..=70u16 {
-        for h in 0..=26u16 {
-            for open in [false, true] {
-                let mut app = if open {
-                    team_open(w, h)
-                } else {
-                    sized(workspace(), w, h)
-                };
+    for open in [false, true] {
+        let mut app = if open {
+            team_open(80, 24)
+        } else {
+            sized(workspace(), 80, 24)
+        };
+        for w in 0..=70u16 {
+            for h in 0..=26u16 {
+                update(&mut app, Action::Resize(w, h));
                 render(&app, w, h);
                 update(&mut app, Action::Help);
                 render(&app, w, h);
@@ -316,6 +317,12 @@ fn no_size_panics() {
                 update(&mut app, Action::Filter);
                 typing(&mut app, "产品");
                 render(&app, w, h);
+                key(&mut app, KeyCode::Esc);
+                if open {
+                    // Back to the conversation for the next size.
+                    update(&mut app, Action::Compose);
+                    assert!(app.open.is_some());
+                }
             }
         }
     }

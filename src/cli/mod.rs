@@ -1,1 +1,268 @@
-//! cli (being built)
+//! The binary's edge: arguments, config, logging, and the non-interactive commands.
+
+pub mod args;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod session;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use args::{Cli, Command, UsersigArgs};
+use config::{Config, default_config_path};
+use session::Endpoint;
+
+/// Text appended to `--help`: where the config file is.
+pub fn config_help() -> String {
+    format!(
+        "Config file: {}\nData directory: {}",
+        default_config_path().display(),
+        config::default_data_dir().display()
+    )
+}
+
+/// `hh:mm` for today, `YYYY-MM-DD hh:mm` otherwise (UTC).
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Entry point of the `termim` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("termim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("termim: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    match &cli.config {
+        Some(path) => Ok(Config::load(path, true)?),
+        None => Ok(Config::load(&default_config_path(), false)?),
+    }
+}
+
+/// Logs go to a file (never the screen, which the TUI owns). `TERMIM_LOG` sets the filter.
+/// Logging is best effort: a data directory that cannot be written does not stop termim.
+fn init_logging(dir: &std::path::Path, name: &str) {
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(name))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERMIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = load_config(&cli)?;
+    let Cli {
+        conn,
+        no_demo,
+        command,
+        ..
+    } = cli;
+    let demo = !no_demo;
+    match command {
+        Some(Command::Serve(args)) => {
+            let endpoint = Endpoint::resolve(&conn, &cfg)?;
+            let data_dir = conn
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| endpoint.layout.server_dir());
+            init_logging(&data_dir, "server.log");
+            crate::server::serve_until_signal(crate::server::ServerConfig {
+                listen: args.listen,
+                data_dir,
+                sdk_app_id: args.sdkappid,
+                secret_key: args.secret_key,
+            })
+            .await
+        }
+        Some(Command::Usersig(args)) => usersig(&conn, &cfg, args),
+        Some(Command::Send(args)) => {
+            with_session(&conn, demo, &cfg, |tim| Box::pin(commands::send(tim, args))).await
+        }
+        Some(Command::History(args)) => {
+            with_session(&conn, demo, &cfg, |tim| {
+                Box::pin(commands::history(tim, args))
+            })
+            .await
+        }
+        Some(Command::Conversations(args)) => {
+            with_session(&conn, demo, &cfg, |tim| {
+                Box::pin(commands::conversations(tim, args))
+            })
+            .await
+        }
+        Some(Command::ConversationData(args)) => {
+            with_session(&conn, demo, &cfg, |tim| {
+                Box::pin(commands::conversation_data(tim, args))
+            })
+            .await
+        }
+        Some(Command::Group(cmd)) => {
+            with_session(&conn, demo, &cfg, |tim| Box::pin(commands::group(tim, cmd))).await
+        }
+        Some(Command::Listen(args)) => {
+            with_session(&conn, demo, &cfg, |tim| {
+                Box::pin(commands::listen(tim, args))
+            })
+            .await
+        }
+        None => {
+            let endpoint = Endpoint::resolve(&conn, &cfg)?;
+            init_logging(&endpoint.layout.log_dir(), "termim.log");
+            launch_tui(&endpoint, &cfg, demo).await
+        }
+    }
+}
+
+/// The messenger: connect (hosting the embedded server if needed), run the TUI, log out.
+async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Result<()> {
+    use crate::tui::{App, Clock, Keymap, SdkEvent, Theme, run, runner::SdkRunner};
+    // Config mistakes are reported before the terminal is taken over.
+    let keymap = Keymap::load(Some(&cfg.keymap)).context("in the config's [keymap]")?;
+    let theme = Theme::load(Some(&cfg.theme)).context("in the config's [theme]")?;
+    let session = session::connect(endpoint).await?;
+    if session.fresh_server && demo {
+        demo::seed(&session)
+            .await
+            .context("creating the demo workspace")?;
+    }
+    let bot = if session.embedded.is_some() && demo {
+        Some(demo::spawn_echo_bot(&session).await?)
+    } else {
+        None
+    };
+    let tim = session.tim.clone();
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let _ = events_tx.send(SdkEvent::ConnectionChanged(tim.connection_state()));
+    let mut sdk_events = tim.add_listener();
+    let forward = tokio::spawn(async move {
+        while let Some(event) = sdk_events.recv().await {
+            if events_tx.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    let clock = Clock::new(run::system_now(), run::detect_utc_offset());
+    let app = App::new(tim.login_user(), keymap, theme, clock);
+    let result = run::run(
+        app,
+        SdkRunner::new(tim.clone()),
+        events_rx,
+        run::RunOptions::default(),
+    )
+    .await;
+    forward.abort();
+    if let Some(bot) = bot {
+        bot.abort();
+    }
+    let _ = tim.logout().await;
+    if let Some(server) = session.embedded {
+        server.shutdown().await;
+    }
+    result.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+type CommandFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'a>>;
+
+/// Log in (hosting the embedded server if needed), run one command, log out.
+async fn with_session<F>(
+    conn: &args::ConnArgs,
+    demo: bool,
+    cfg: &Config,
+    f: F,
+) -> anyhow::Result<()>
+where
+    F: for<'a> FnOnce(&'a crate::sdk::Tim) -> CommandFuture<'a>,
+{
+    let endpoint = Endpoint::resolve(conn, cfg)?;
+    init_logging(&endpoint.layout.log_dir(), "termim-cli.log");
+    let session = session::connect(&endpoint).await?;
+    if session.fresh_server && demo {
+        demo::seed(&session)
+            .await
+            .context("creating the demo workspace")?;
+    }
+    let result = f(&session.tim).await;
+    let _ = session.tim.logout().await;
+    if let Some(server) = session.embedded {
+        server.shutdown().await;
+    }
+    result
+}
+
+fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Result<()> {
+    let endpoint = Endpoint::resolve(conn, cfg)?;
+    let key = match (args.sdkappid, args.secret_key) {
+        (Some(sdk_app_id), Some(secret_key)) => crate::usersig::AppKey {
+            sdk_app_id,
+            secret_key,
+        },
+        _ => {
+            let dir = match &conn.data_dir {
+                // A server's own data dir (`termim serve --data-dir DIR`) holds the key directly.
+                Some(d) if crate::usersig::AppKey::path(d).exists() => d.clone(),
+                _ => endpoint.layout.server_dir(),
+            };
+            crate::usersig::AppKey::load(&dir).with_context(|| {
+                format!("no app key in {} (give --sdkappid and --secret-key, or the server's --data-dir)", dir.display())
+            })?
+        }
+    };
+    println!(
+        "{}",
+        crate::usersig::gen_sig(&key, &endpoint.user, args.expire)
+    );
+    Ok(())
+}

@@ -95,8 +95,9 @@ pub struct SdkConfig {
 }
 
 /// `V2TimSDKListener`'s connection states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConnectionState {
+    #[default]
     Connecting,
     Connected,
     Disconnected,

@@ -11,27 +11,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::model::{Conversation, Message, OfflinePushInfo, Priority};
 
-/// An SDK error as the UI shows it ("<code>: <desc>"). Mirror of `sdk::TimError`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SdkError {
-    pub code: i32,
-    pub desc: String,
-}
-
-impl SdkError {
-    pub fn new(code: i32, desc: impl Into<String>) -> Self {
-        Self {
-            code,
-            desc: desc.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for SdkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.desc)
-    }
-}
+/// An SDK error as the UI shows it ("<code>: <desc>").
+pub use crate::sdk::TimError as SdkError;
 
 /// Which page of history to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,7 @@ pub mod fuzzy;
 pub mod keymap;
 pub mod layout;
 pub mod run;
+pub mod runner;
 pub mod text;
 pub mod theme;
 pub mod update;

@@ -1,0 +1,262 @@
+//! Command-line arguments (clap). No subcommand: the TUI.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_PORT: u16 = 7878;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "termim",
+    version,
+    about = "A terminal messenger with the V2TIM messaging model",
+    long_about = "A terminal messenger with the V2TIM messaging model.\n\n\
+        With no subcommand termim opens the full-screen messenger. Without --server it \
+        uses the embedded server on 127.0.0.1:7878 (started inside this process when no \
+        other termim hosts it), with a demo workspace on first start.",
+    after_help = crate::cli::config_help()
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Do not create the demo workspace when the embedded server starts for the first time.
+    #[arg(long, global = true)]
+    pub no_demo: bool,
+
+    /// Config file (TOML) to use instead of the default one.
+    #[arg(long, global = true, value_name = "FILE", env = "TERMIM_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How to reach a server and as whom. Shared by the TUI and the scripting commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Server URL, e.g. ws://127.0.0.1:7878. Without it: the embedded server.
+    #[arg(long, global = true, value_name = "URL", env = "TERMIM_SERVER")]
+    pub server: Option<String>,
+
+    /// User id to log in as (default: the login name).
+    #[arg(long, global = true, value_name = "ID", env = "TERMIM_USER")]
+    pub user: Option<String>,
+
+    /// UserSig to log in with (default: signed locally with the key in the data directory).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIG",
+        env = "TERMIM_USERSIG",
+        hide_env_values = true
+    )]
+    pub usersig: Option<String>,
+
+    /// Data directory: the local cache, logs, and the embedded server's data and key.
+    #[arg(long, global = true, value_name = "DIR", env = "TERMIM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Print a UserSig for a user.
+    Usersig(UsersigArgs),
+    /// Send a message (text, or custom with --custom).
+    Send(SendArgs),
+    /// Print a conversation's history, newest last.
+    History(HistoryArgs),
+    /// List conversations.
+    Conversations(JsonArg),
+    /// Set custom data on one or more conversations.
+    ConversationData(ConversationDataArgs),
+    /// Create, join, leave and manage groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Stay connected and print each event as it arrives.
+    Listen(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
+    pub listen: SocketAddr,
+    /// SDKAppID (with --secret-key); default: the one kept in the data directory.
+    #[arg(long, value_name = "N", requires = "secret_key")]
+    pub sdkappid: Option<u64>,
+    /// Secret key (with --sdkappid); default: generated once and kept in the data directory.
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "sdkappid",
+        env = "TERMIM_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsersigArgs {
+    /// Seconds the sig stays valid.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::usersig::DEFAULT_EXPIRE_SECS)]
+    pub expire: u64,
+    /// SDKAppID (with --secret-key); default: the key kept in --data-dir.
+    #[arg(long, value_name = "N", requires = "secret_key")]
+    pub sdkappid: Option<u64>,
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "sdkappid",
+        env = "TERMIM_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    Default,
+    High,
+    Normal,
+    Low,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("dest").required(true).args(["to", "group"])))]
+pub struct SendArgs {
+    /// Send one-to-one to this user.
+    #[arg(long, value_name = "USER")]
+    pub to: Option<String>,
+    /// Send to this group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Only these group members receive it (a targeted group message).
+    #[arg(long, value_name = "U1,U2", value_delimiter = ',', requires = "group")]
+    pub targets: Vec<String>,
+    /// Send a custom message with this data instead of text.
+    #[arg(long, value_name = "DATA")]
+    pub custom: Option<String>,
+    /// Custom message description (what offline push shows).
+    #[arg(long, value_name = "D", requires = "custom")]
+    pub desc: Option<String>,
+    /// Custom message extension.
+    #[arg(long, value_name = "E", requires = "custom")]
+    pub ext: Option<String>,
+    #[arg(long, value_enum, default_value_t = PriorityArg::Normal)]
+    pub priority: PriorityArg,
+    /// Deliver to online recipients only; never stored.
+    #[arg(long)]
+    pub online_only: bool,
+    /// Do not count it as unread for the receivers.
+    #[arg(long)]
+    pub no_unread: bool,
+    /// Do not make it the conversation's last message.
+    #[arg(long)]
+    pub no_last_message: bool,
+    /// Ask for read receipts.
+    #[arg(long)]
+    pub read_receipt: bool,
+    /// Allow message extensions on it.
+    #[arg(long)]
+    pub support_extension: bool,
+    /// Cloud custom data: stored with the message and delivered.
+    #[arg(long, value_name = "S")]
+    pub cloud_data: Option<String>,
+    /// Local custom data: kept on this device only, never sent.
+    #[arg(long, value_name = "S")]
+    pub local_data: Option<String>,
+    /// Offline push title.
+    #[arg(long, value_name = "T")]
+    pub push_title: Option<String>,
+    /// Offline push description.
+    #[arg(long, value_name = "D")]
+    pub push_desc: Option<String>,
+    /// Print the sent message as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The text (text messages). "-" reads standard input.
+    #[arg(value_name = "TEXT")]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// c2c_<user> or group_<group>.
+    #[arg(value_name = "CONVERSATION_ID")]
+    pub conversation_id: String,
+    /// How many of the newest messages.
+    #[arg(long, default_value_t = 20)]
+    pub count: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// JSON output with the V2TIM field names.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConversationDataArgs {
+    #[arg(value_name = "CONVERSATION_ID", required = true)]
+    pub conversation_ids: Vec<String>,
+    /// The custom data (≤ 256 bytes; empty clears it).
+    #[arg(long, value_name = "STRING")]
+    pub data: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group; prints its id.
+    Create {
+        /// Work, Public, Meeting, AVChatRoom or Community.
+        #[arg(long = "type", value_name = "TYPE")]
+        group_type: String,
+        #[arg(long)]
+        name: String,
+        /// Custom group id (default: assigned by the server).
+        #[arg(long)]
+        id: Option<String>,
+        /// Initial members.
+        #[arg(long, value_name = "U1,U2", value_delimiter = ',')]
+        members: Vec<String>,
+    },
+    /// Join a group.
+    Join { group_id: String },
+    /// Leave a group.
+    Quit { group_id: String },
+    /// Dismiss a group (owner).
+    Dismiss { group_id: String },
+    /// List a group's members.
+    Members {
+        group_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Invite users.
+    Invite {
+        group_id: String,
+        #[arg(value_name = "U1,U2", value_delimiter = ',', required = true)]
+        users: Vec<String>,
+    },
+    /// Remove members.
+    Kick {
+        group_id: String,
+        #[arg(value_name = "U1,U2", value_delimiter = ',', required = true)]
+        users: Vec<String>,
+    },
+    /// List the groups I am in.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}

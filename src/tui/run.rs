@@ -127,13 +127,24 @@ pub fn restore_terminal() {
 }
 
 /// A panic restores the terminal before the message is printed, so the message is
-/// readable and the shell usable.
+/// readable and the shell usable; the message goes to the log file too.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
+        tracing::error!("panic: {info}");
         previous(info);
     }));
+}
+
+/// Test hook for the PTY tests (`tests/tui_pty.rs`): with
+/// `TERMIM_TEST_PANIC=after-first-draw` in the environment, the event loop panics right
+/// after drawing its first frame, so a test can check that a panic inside the loop
+/// still restores the terminal. Always compiled in; inert unless set to that value.
+pub const TEST_PANIC_ENV: &str = "TERMIM_TEST_PANIC";
+
+fn test_panic_requested() -> bool {
+    std::env::var_os(TEST_PANIC_ENV).is_some_and(|v| v == "after-first-draw")
 }
 
 /// Unix time now, seconds.
@@ -247,6 +258,7 @@ where
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut sdk_open = true;
     let mut dirty = true;
+    let panic_after_first_draw = test_panic_requested();
 
     while !app.should_quit {
         if dirty {
@@ -254,6 +266,9 @@ where
                 .draw(|f| render(app, f))
                 .map_err(|e| RunError::Draw(e.to_string()))?;
             dirty = false;
+            if panic_after_first_draw {
+                panic!("{TEST_PANIC_ENV}=after-first-draw: deliberate panic after the first frame");
+            }
         }
         // Outcomes and SDK events first, so a key acts on the latest state; each is
         // cheap, and a frame is drawn at least every COALESCE_MAX of them.

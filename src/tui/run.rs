@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{
@@ -19,7 +20,7 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
@@ -328,7 +329,14 @@ where
             } else if let Ok(ev) = sdk_events.try_recv() {
                 Some(Wake::Sdk(ev))
             } else {
-                input.next().now_or_never().map(Wake::Input)
+                // Poll with this task's own waker, never a throw-away one
+                // (`now_or_never`): crossterm's `EventStream` keeps the first waker it
+                // is given until an event arrives, so a no-op waker left there would
+                // hold every later key back until the next tick.
+                match std::future::poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+                    Poll::Ready(ev) => Some(Wake::Input(ev)),
+                    Poll::Pending => None,
+                }
             };
         }
     }

@@ -7,6 +7,8 @@
 mod common;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::sdk_harness::{Client, TestServer, WAIT};
@@ -30,6 +32,8 @@ use unicode_width::UnicodeWidthStr;
 struct Screen {
     inner: TestBackend,
     frames: watch::Sender<String>,
+    /// Frames flushed so far.
+    flushes: Arc<AtomicUsize>,
 }
 
 /// The buffer as plain text, one line per row; the cell a wide character covers is
@@ -87,6 +91,7 @@ impl Backend for Screen {
     }
     fn flush(&mut self) -> Result<(), Self::Error> {
         self.inner.flush()?;
+        self.flushes.fetch_add(1, Ordering::SeqCst);
         self.frames.send_replace(buffer_text(self.inner.buffer()));
         Ok(())
     }
@@ -111,6 +116,7 @@ fn start_ui(tim: Tim) -> Ui {
     let backend = Screen {
         inner: TestBackend::new(WIDTH, HEIGHT),
         frames: frames_tx,
+        flushes: Arc::default(),
     };
     let mut terminal = Terminal::new(backend).expect("terminal");
     // UTC, like the server's clock; times on screen are not asserted anyway.
@@ -554,4 +560,146 @@ async fn a_refused_send_shows_the_code_and_the_reason() {
         "the refused message was stored: {texts:?}"
     );
     tim.logout().await.expect("logout");
+}
+
+// ----------------------------------------------------------------------------------
+// The loop and crossterm's `EventStream`.
+
+/// Input with the waker rule of crossterm's `EventStream`: while a wake-up is pending,
+/// later polls do not replace the waker the first one left. A loop that ever polls it
+/// with a throw-away waker (e.g. `now_or_never`) stops hearing about keys until
+/// something else (a tick) wakes it.
+struct FirstWakerInput {
+    queue: std::collections::VecDeque<Event>,
+    waker: Option<std::task::Waker>,
+    closed: bool,
+    /// The screen's flush count, read at every poll and published, so the script knows
+    /// the loop went back to waiting after a frame.
+    flushes: Arc<AtomicUsize>,
+    polled_at: watch::Sender<usize>,
+}
+
+struct FirstWakerStream(Arc<std::sync::Mutex<FirstWakerInput>>);
+
+impl futures_util::Stream for FirstWakerStream {
+    type Item = std::io::Result<Event>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let mut s = self.0.lock().expect("input");
+        s.polled_at.send_replace(s.flushes.load(Ordering::SeqCst));
+        if let Some(ev) = s.queue.pop_front() {
+            return std::task::Poll::Ready(Some(Ok(ev)));
+        }
+        if s.closed {
+            return std::task::Poll::Ready(None);
+        }
+        if s.waker.is_none() {
+            s.waker = Some(cx.waker().clone());
+        }
+        std::task::Poll::Pending
+    }
+}
+
+fn push_input(input: &std::sync::Mutex<FirstWakerInput>, ev: Option<Event>) {
+    let mut s = input.lock().expect("input");
+    match ev {
+        Some(ev) => s.queue.push_back(ev),
+        None => s.closed = true,
+    }
+    if let Some(w) = s.waker.take() {
+        w.wake();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_a_crossterm_like_stream_are_handled_without_waiting_for_a_tick() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tim = login(&server, "alice", dir.path()).await;
+    let (frames_tx, mut frames) = watch::channel(String::new());
+    let flushes = Arc::new(AtomicUsize::new(0));
+    let mut terminal = Terminal::new(Screen {
+        inner: TestBackend::new(WIDTH, HEIGHT),
+        frames: frames_tx,
+        flushes: flushes.clone(),
+    })
+    .expect("terminal");
+    let mut app = App::new(
+        "alice",
+        Keymap::default(),
+        Theme::default(),
+        Clock::new(system_now(), 0),
+    );
+    let (polled_tx, mut polled) = watch::channel(0);
+    let input = Arc::new(std::sync::Mutex::new(FirstWakerInput {
+        queue: Default::default(),
+        waker: None,
+        closed: false,
+        flushes: flushes.clone(),
+        polled_at: polled_tx,
+    }));
+    let (_events_tx, events_rx) = mpsc::unbounded_channel();
+    let stream = FirstWakerStream(input.clone());
+    let looping = tokio::spawn(async move {
+        let mut runner = SdkRunner::new(tim);
+        let initial = app.start();
+        // No tick to paper over a lost wake-up.
+        let options = RunOptions {
+            mouse: false,
+            tick: Duration::from_secs(3600),
+        };
+        run_loop(
+            &mut terminal,
+            &mut app,
+            stream,
+            events_rx,
+            &mut runner,
+            initial,
+            &options,
+            system_now,
+        )
+        .await
+    });
+    // Wait for a frame, then for the loop to poll the input again after it (it is
+    // waiting for keys now), then press the key.
+    let mut step = async |what: &str, ok: &dyn Fn(&str) -> bool, then: Option<Event>| {
+        tokio::time::timeout(WAIT, frames.wait_for(|f| ok(f)))
+            .await
+            .unwrap_or_else(|_| panic!("the loop never showed {what}"))
+            .expect("frames");
+        let n = flushes.load(Ordering::SeqCst);
+        tokio::time::timeout(WAIT, polled.wait_for(|&p| p >= n))
+            .await
+            .expect("the loop polls the input after drawing")
+            .expect("polls");
+        push_input(&input, then);
+    };
+    let key = |code| Some(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    step(
+        "the empty list",
+        &|f| f.contains("No conversations"),
+        key(KeyCode::Char('?')),
+    )
+    .await;
+    step(
+        "the help overlay",
+        &|f| f.contains(" Keys "),
+        key(KeyCode::Esc),
+    )
+    .await;
+    step(
+        "the help overlay closed",
+        &|f| !f.contains(" Keys "),
+        key(KeyCode::F(1)),
+    )
+    .await;
+    step("the help overlay again", &|f| f.contains(" Keys "), None).await;
+    tokio::time::timeout(WAIT, looping)
+        .await
+        .expect("the loop ended when the input did")
+        .expect("no panic")
+        .expect("clean end");
 }

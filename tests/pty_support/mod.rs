@@ -114,6 +114,8 @@ struct Shared {
     raw: Vec<u8>,
     /// When the first byte of output arrived.
     first_output: Option<Instant>,
+    /// Texts to time: when each first appeared on the screen (checked after every read).
+    marks: Vec<(String, Option<Instant>)>,
     eof: bool,
 }
 
@@ -150,6 +152,12 @@ fn answers(bytes: &[u8], new_from: usize) -> Vec<u8> {
 
 impl Pty {
     pub fn spawn(cmd: CommandBuilder, cols: u16, rows: u16) -> Pty {
+        Self::spawn_marked(cmd, cols, rows, &[])
+    }
+
+    /// [`Pty::spawn`], noting when each of `marks` first shows on the screen (see
+    /// [`Pty::mark`]): the time is taken as the bytes that drew it are read.
+    pub fn spawn_marked(cmd: CommandBuilder, cols: u16, rows: u16, marks: &[&str]) -> Pty {
         let system = native_pty_system();
         let pair = system
             .openpty(PtySize {
@@ -173,6 +181,7 @@ impl Pty {
             ),
             raw: Vec::new(),
             first_output: None,
+            marks: marks.iter().map(|m| (m.to_string(), None)).collect(),
             eof: false,
         }));
         let thread_shared = Arc::clone(&shared);
@@ -185,6 +194,7 @@ impl Pty {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                let read_at = Instant::now();
                 let chunk = &buf[..n];
                 let new_from = tail.len();
                 tail.extend_from_slice(chunk);
@@ -198,10 +208,18 @@ impl Pty {
                 }
                 let mut s = thread_shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.first_output.is_none() {
-                    s.first_output = Some(Instant::now());
+                    s.first_output = Some(read_at);
                 }
                 s.parser.process(chunk);
                 s.raw.extend_from_slice(chunk);
+                if s.marks.iter().any(|(_, at)| at.is_none()) {
+                    let text = s.parser.screen().contents();
+                    for (mark, at) in &mut s.marks {
+                        if at.is_none() && text.contains(mark.as_str()) {
+                            *at = Some(read_at);
+                        }
+                    }
+                }
             }
             thread_shared.lock().unwrap_or_else(|p| p.into_inner()).eof = true;
         });
@@ -230,6 +248,15 @@ impl Pty {
 
     pub fn raw_len(&self) -> usize {
         self.lock().raw.len()
+    }
+
+    /// When `mark` (given to [`Pty::spawn_marked`]) first showed on the screen.
+    pub fn mark(&self, mark: &str) -> Option<Instant> {
+        self.lock()
+            .marks
+            .iter()
+            .find(|(m, _)| m == mark)
+            .and_then(|(_, at)| *at)
     }
 
     pub fn first_output(&self) -> Option<Instant> {

@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_msg_id ON messages(msg_id) WHERE msg_id != '';
 CREATE INDEX IF NOT EXISTS messages_local_id ON messages(local_id) WHERE is_self = 1;
 CREATE INDEX IF NOT EXISTS messages_conv_seq ON messages(conversation_id, order_seq, order_sub);
+-- Only messages still marked sending (status 1, MessageStatus::Sending): opening the
+-- cache finds them without reading every message.
+CREATE INDEX IF NOT EXISTS messages_sending ON messages(status) WHERE status = 1;
 CREATE TABLE IF NOT EXISTS conversations (
     conversation_id TEXT PRIMARY KEY,
     is_pinned       INTEGER NOT NULL DEFAULT 0,
@@ -219,11 +222,14 @@ impl Cache {
         conn.execute_batch(SCHEMA)?;
         // A message left "sending" by a previous run was never acknowledged to us: it is
         // failed now (a resend with the same id is idempotent on the server).
+        // `status = 1` is written out (not bound) so the partial index `messages_sending`
+        // serves it: with a big cache a scan here would delay every start.
+        const _: () = assert!(MessageStatus::Sending as u8 == 1);
         conn.execute(
             "UPDATE messages SET status = ?1,
                  body = json_set(body, '$.status', ?1)
-             WHERE status = ?2 AND conversation_id != ''",
-            params![MessageStatus::SendFail as u8, MessageStatus::Sending as u8],
+             WHERE status = 1 AND conversation_id != ''",
+            params![MessageStatus::SendFail as u8],
         )?;
         conn.execute(
             "DELETE FROM messages WHERE conversation_id = '' AND created_at < ?1",

@@ -189,7 +189,9 @@ async fn load_conversations(tim: &Tim) -> Result<EffectResult, TimError> {
     let mut list = Vec::new();
     let mut next = "0".to_string();
     loop {
-        let page = tim.get_conversation_list(&next, 100).await?;
+        let page = tim
+            .get_conversation_list(&next, crate::model::limits::PAGE_MAX as u32)
+            .await?;
         list.extend(page.conversation_list);
         if page.is_finished || page.next_seq == next {
             break;

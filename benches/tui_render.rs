@@ -102,12 +102,7 @@ fn full_redraws(app: &App, iters: usize, label: &str) {
 }
 
 /// A state change plus the incremental draw that follows it.
-fn changes(
-    app: &mut App,
-    iters: usize,
-    label: &str,
-    mut change: impl FnMut(&mut App, usize),
-) {
+fn changes(app: &mut App, iters: usize, label: &str, mut change: impl FnMut(&mut App, usize)) {
     let mut term = crossterm_terminal(ByteCounter::default());
     term.draw(|f| render(app, f)).expect("draw");
     let mut samples = Vec::with_capacity(iters);
@@ -247,7 +242,10 @@ fn main() {
     full_redraws(&app, iters, "list only");
     app.open = open;
     // … and with the top conversation open, a draft in the composer.
-    update(&mut app, Action::Paste("a draft 草稿 in the composer".into()));
+    update(
+        &mut app,
+        Action::Paste("a draft 草稿 in the composer".into()),
+    );
     full_redraws(&app, iters, "conversation open");
 
     let conv = app.open.clone().expect("open");

@@ -156,7 +156,11 @@ fn report(name: &str, runs: &[Run]) {
         "MiB",
         runs.iter().map(|r| r.rss_open).collect(),
     );
-    row("VmHWM (peak RSS)", "MiB", runs.iter().map(|r| r.hwm).collect());
+    row(
+        "VmHWM (peak RSS)",
+        "MiB",
+        runs.iter().map(|r| r.hwm).collect(),
+    );
 }
 
 /// `termim serve` on the data set, in its own process.

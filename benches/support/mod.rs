@@ -224,7 +224,10 @@ async fn populate(root: &Path) {
     let mut conversations = 0;
     let mut next_seq = "0".to_string();
     loop {
-        let page = me.get_conversation_list(&next_seq, 500).await.expect("list");
+        let page = me
+            .get_conversation_list(&next_seq, 500)
+            .await
+            .expect("list");
         conversations += page.conversation_list.len();
         if page.is_finished {
             break;
@@ -237,7 +240,10 @@ async fn populate(root: &Path) {
         synced.elapsed().as_secs_f64()
     );
     assert_eq!(total as usize, MESSAGES, "every message reached me's cache");
-    assert_eq!(conversations, CONVERSATIONS, "every conversation is in the list");
+    assert_eq!(
+        conversations, CONVERSATIONS,
+        "every conversation is in the list"
+    );
     me.logout().await.expect("logout");
     handle.shutdown().await;
 }

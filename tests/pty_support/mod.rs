@@ -313,8 +313,14 @@ impl Pty {
         self.send(text.as_bytes());
     }
 
-    /// Resize the terminal (the child gets SIGWINCH) and the emulator with it.
+    /// Resize the terminal (the child gets SIGWINCH) and the emulator with it. The
+    /// emulator goes first: whatever the child draws once it sees the new size must be
+    /// read at the new size (what it drew before is cleared by its full redraw).
     pub fn resize(&self, cols: u16, rows: u16) {
+        self.lock().parser.screen_mut().set_size(
+            std::num::NonZeroU16::new(rows).expect("rows > 0"),
+            std::num::NonZeroU16::new(cols).expect("cols > 0"),
+        );
         self.master
             .resize(PtySize {
                 rows,
@@ -323,10 +329,6 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("resize the pty");
-        self.lock().parser.screen_mut().set_size(
-            std::num::NonZeroU16::new(rows).expect("rows > 0"),
-            std::num::NonZeroU16::new(cols).expect("cols > 0"),
-        );
     }
 
     /// The pty's local modes (ICANON, ECHO, …) as the child left them.

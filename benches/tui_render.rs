@@ -223,9 +223,11 @@ fn main() {
     });
 
     println!(
-        "termim TUI render: {} conversations, {} cached messages, {COLS}×{ROWS}, {iters} iterations per row",
+        "termim TUI render: {} conversations, {} cached messages, {COLS}×{ROWS}, {iters} iterations per row; {}; load average {}",
         support::CONVERSATIONS,
-        support::MESSAGES
+        support::MESSAGES,
+        support::machine(),
+        support::load_average()
     );
     println!(
         "load (SDK + SdkRunner, in-process): conversation list {:.1} ms; open top conversation ({shown} messages loaded) {:.1} ms",
@@ -282,5 +284,9 @@ fn main() {
             };
             handle_key(app, KeyEvent::new(key, KeyModifiers::NONE));
         },
+    );
+    println!(
+        "load average (1 min) at the end: {}",
+        support::load_average()
     );
 }

@@ -198,20 +198,6 @@ impl Drop for Server {
     }
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {cpu}")
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     let root = support::ensure_populated();
@@ -221,10 +207,11 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
     println!(
-        "termim TUI start-up: {} conversations, {} cached messages, {COLS}×{ROWS} pty; {}",
+        "termim TUI start-up: {} conversations, {} cached messages, {COLS}×{ROWS} pty; {}; load average {}",
         support::CONVERSATIONS,
         support::MESSAGES,
-        machine()
+        support::machine(),
+        support::load_average()
     );
     println!(
         "{:<9} {:<34} {:>8} {:>8} {:>8} {:>8}",
@@ -245,4 +232,8 @@ fn main() {
         report(name, &results);
         drop(server);
     }
+    println!(
+        "load average (1 min) at the end: {}",
+        support::load_average()
+    );
 }

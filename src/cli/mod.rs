@@ -234,6 +234,17 @@ where
             .await
             .context("creating the demo workspace")?;
     }
+    // Commands read the local cache (as V2TIM's getters do): let it catch up first.
+    if !session
+        .tim
+        .wait_synced(std::time::Duration::from_secs(30))
+        .await
+    {
+        tracing::warn!("sync did not finish within 30 s; the answer may be incomplete");
+        eprintln!(
+            "termim: warning: could not finish syncing with the server; output may be incomplete"
+        );
+    }
     let result = f(&session.tim).await;
     let _ = session.tim.logout().await;
     if let Some(server) = session.embedded {

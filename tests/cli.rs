@@ -519,3 +519,41 @@ fn commands_without_a_server_use_the_embedded_default_with_the_demo() {
         "demo has a custom message"
     );
 }
+
+/// Config mistakes are reported in words before anything connects or takes the terminal.
+#[test]
+fn a_bad_config_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[keymap.global]\nquit = [\"ctrl-\"]\n", "ctrl-"),
+        ("[theme]\naccent = \"no-such-colour\"\n", "accent"),
+        ("sever = \"typo\"\n", "sever"),
+    ];
+    for (text, mentions) in cases {
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("TERMIM_CONFIG", &config)
+            .env_remove("TERMIM_SERVER")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{text:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(mentions),
+            "{text:?}: error should mention {mentions:?}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "nothing drawn: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !dir.path().join("data").join("server").exists(),
+            "no server started for a bad config"
+        );
+    }
+}

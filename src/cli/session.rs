@@ -127,7 +127,10 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
         });
     }
     let (embedded, fresh_server) = host_or_join(endpoint).await?;
-    let url = format!("ws://{}", endpoint.listen);
+    // Hosting: the address actually bound (the configured port may be 0).
+    let url = embedded
+        .as_ref()
+        .map_or_else(|| format!("ws://{}", endpoint.listen), ServerHandle::url);
     let sig = endpoint.sign(true)?;
     let tim = Tim::login(endpoint.sdk_config(&url), &endpoint.user, &sig)
         .await

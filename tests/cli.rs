@@ -557,3 +557,52 @@ fn a_bad_config_is_refused_with_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn usersig_with_an_explicit_key_verifies_and_expires() {
+    let key = termim::usersig::AppKey {
+        sdk_app_id: 1_400_000_123,
+        secret_key: "s3cret".into(),
+    };
+    let out = Command::new(BIN)
+        .args([
+            "usersig",
+            "--user",
+            "carol",
+            "--expire",
+            "60",
+            "--sdkappid",
+            "1400000123",
+            "--secret-key",
+            "s3cret",
+        ])
+        .env("TERMIM_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = String::from_utf8(out.stdout).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(
+        termim::usersig::verify(&key, "carol", sig.trim(), now),
+        Ok(())
+    );
+    assert_eq!(
+        termim::usersig::verify(&key, "carol", sig.trim(), now + 120)
+            .unwrap_err()
+            .code(),
+        70001
+    );
+    // Only one half of a key is a usage error.
+    let out = Command::new(BIN)
+        .args(["usersig", "--user", "carol", "--sdkappid", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

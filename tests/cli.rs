@@ -606,3 +606,91 @@ fn usersig_with_an_explicit_key_verifies_and_expires() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+fn spawn_listener(cmd: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if pred(&v) {
+            return v;
+        }
+    }
+}
+
+/// The last termim running keeps the embedded server: when the host goes away, a process
+/// that had joined it takes over hosting on the same port and data, and its SDK reconnects.
+#[test]
+fn a_joined_termim_takes_over_hosting_when_the_host_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
+    let termim = |user: &str, args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("TERMIM_SERVER")
+            .env_remove("TERMIM_USERSIG")
+            .env("TERMIM_USER", user)
+            .env("TERMIM_DATA_DIR", dir.path().join("data"))
+            .env("TERMIM_CONFIG", &config)
+            .stdin(Stdio::null());
+        cmd
+    };
+    let connected = |v: &Value| v["event"] == "onSyncServerFinish";
+    let (mut host, host_rx) =
+        spawn_listener(&mut termim("alice", &["listen", "--json", "--no-demo"]));
+    wait_for_line(&host_rx, "alice online", connected);
+    let (mut joined, joined_rx) = spawn_listener(&mut termim("bob", &["listen", "--json"]));
+    wait_for_line(&joined_rx, "bob online", connected);
+
+    host.kill().unwrap();
+    host.wait().unwrap();
+    // bob's process now hosts: the port answers again with only bob's process running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody took over the embedded server"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for_line(&joined_rx, "bob back online", connected);
+    let out = termim("carol", &["send", "--to", "bob", "still here 还在"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = wait_for_line(&joined_rx, "carol's message", |v| {
+        v["event"] == "onRecvNewMessage"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "still here 还在");
+    let _ = joined.kill();
+    let _ = joined.wait();
+}

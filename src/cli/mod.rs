@@ -163,7 +163,11 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
             .await
             .context("creating the demo workspace")?;
     }
-    let bot = if session.embedded.is_some() && demo {
+    let hosting = session
+        .embedded
+        .as_ref()
+        .is_some_and(|h| h.hosted_at_start());
+    let bot = if hosting && demo {
         Some(demo::spawn_echo_bot(&session).await?)
     } else {
         None
@@ -193,8 +197,8 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
         bot.abort();
     }
     let _ = tim.logout().await;
-    if let Some(server) = session.embedded {
-        server.shutdown().await;
+    if let Some(host) = session.embedded {
+        host.shutdown().await;
     }
     result.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -233,8 +237,8 @@ where
     }
     let result = f(&session.tim).await;
     let _ = session.tim.logout().await;
-    if let Some(server) = session.embedded {
-        server.shutdown().await;
+    if let Some(host) = session.embedded {
+        host.shutdown().await;
     }
     result
 }

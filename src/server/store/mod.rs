@@ -198,6 +198,13 @@ pub trait CommitSink: Send + Sync + 'static {
     fn deliver(&self, effects: Vec<Effect>);
 }
 
+/// Policies the writer applies (it is the one place that sees every group send).
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// `sendMessage` per group; beyond it 10023. `None`: unlimited.
+    pub group_send_rate: Option<crate::server::limits::Rate>,
+}
+
 /// Storage errors that are not an op's business (opening, migrating).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

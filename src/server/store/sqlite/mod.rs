@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::protocol::{GetGroupMemberListParams, GetHistoryParams, GroupInfoResult, codes};
 use crate::server::error::OpError;
-use crate::server::store::{CommitSink, Data, Store, StoreError, WriteRequest};
+use crate::server::store::{CommitSink, Data, Store, StoreError, StoreOptions, WriteRequest};
 
 use writer::{Writer, WriterMsg};
 
@@ -61,9 +61,18 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (or create) the database in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path, sink: Arc<dyn CommitSink>) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, sink, StoreOptions::default())
+    }
+
+    /// [`Self::open`] with the writer's policies.
+    pub fn open_with(
+        data_dir: &Path,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let writer = Writer::open(&path, sink)?;
+        let writer = Writer::open(&path, sink, options)?;
         let (queue, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()
             .name("termim-writer".into())

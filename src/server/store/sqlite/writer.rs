@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
@@ -20,9 +21,11 @@ use crate::model::{
 };
 use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
 use crate::server::error::OpError;
+use crate::server::limits::{Rate, TokenBucket};
 use crate::server::rules;
 use crate::server::store::{
-    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, WriteCmd, WriteRequest,
+    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, StoreOptions, WriteCmd,
+    WriteRequest,
 };
 
 use super::queries;
@@ -63,9 +66,35 @@ struct GroupState {
     members: HashMap<String, Member>,
     /// The member list as shared push recipients; rebuilt after membership changes.
     roster: Option<Arc<[String]>>,
+    /// The group's send rate (created on its first send).
+    send_bucket: Option<TokenBucket>,
 }
 
 impl GroupState {
+    /// Take one send from the group's rate (10023 when it is spent).
+    fn take_send(&mut self, rate: Option<Rate>) -> Result<(), OpError> {
+        let Some(rate) = rate else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let bucket = self
+            .send_bucket
+            .get_or_insert_with(|| TokenBucket::new(rate, now));
+        if bucket.try_take(now) {
+            Ok(())
+        } else {
+            Err(OpError::new(
+                codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT,
+                format!(
+                    "group {:?} takes at most {} messages a second; retry in {} ms",
+                    self.group_id,
+                    rate.per_sec,
+                    bucket.wait().as_millis().max(1)
+                ),
+            ))
+        }
+    }
+
     fn roster(&mut self) -> Arc<[String]> {
         if let Some(r) = &self.roster {
             return r.clone();
@@ -120,6 +149,7 @@ struct Produced {
 pub(super) struct Writer {
     db: Connection,
     sink: Arc<dyn CommitSink>,
+    options: StoreOptions,
     next_pos: u64,
     c2c: HashMap<String, C2cState>,
     groups: HashMap<String, GroupState>,
@@ -215,6 +245,7 @@ fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupS
         last_seq,
         members,
         roster: None,
+        send_bucket: None,
     }))
 }
 
@@ -313,11 +344,16 @@ fn group_event(
 }
 
 impl Writer {
-    pub(super) fn open(path: &Path, sink: Arc<dyn CommitSink>) -> rusqlite::Result<Self> {
+    pub(super) fn open(
+        path: &Path,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> rusqlite::Result<Self> {
         let db = schema::open_writer(path)?;
         let mut w = Writer {
             db,
             sink,
+            options,
             next_pos: 1,
             c2c: HashMap::new(),
             groups: HashMap::new(),
@@ -641,6 +677,8 @@ impl Writer {
                         "targeted receiver {t:?} is not a member of group {group_id:?}"
                     )));
                 }
+                // Last: only a send that would otherwise go through spends the rate.
+                g.take_send(self.options.group_send_rate)?;
                 let counted = rules::counts_unread(
                     Some(g.group_type),
                     p.is_excluded_from_unread_count,
@@ -1185,6 +1223,7 @@ impl Writer {
             last_seq: 0,
             members: HashMap::new(),
             roster: None,
+            send_bucket: None,
         };
         let everyone =
             std::iter::once((user.to_string(), role::OWNER)).chain(added.iter().cloned());

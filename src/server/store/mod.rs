@@ -140,6 +140,23 @@ pub enum WriteCmd {
         members: Vec<String>,
         now: i64,
     },
+    /// `seconds` 0 unmutes.
+    Mute {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        member: String,
+        seconds: u32,
+        now: i64,
+    },
+    SetRole {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        member: String,
+        role: u32,
+        now: i64,
+    },
 }
 
 /// A command plus the channel its answer goes back on (after the commit).

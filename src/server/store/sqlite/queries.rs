@@ -408,7 +408,8 @@ pub fn group_members(
         _ => "",
     };
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT user_id, role, join_time FROM group_members WHERE group_id = ?1{role_clause} \
+        "SELECT user_id, role, join_time, mute_until FROM group_members \
+         WHERE group_id = ?1{role_clause} \
          ORDER BY role DESC, join_time, user_id LIMIT ?2 OFFSET ?3"
     ))?;
     let mut list = stmt
@@ -421,7 +422,7 @@ pub fn group_members(
                     name_card: String::new(),
                     role: r.get::<_, i64>(1)? as u32,
                     join_time: r.get(2)?,
-                    mute_until: 0,
+                    mute_until: r.get(3)?,
                     is_online: false,
                 })
             },

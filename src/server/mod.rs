@@ -22,6 +22,7 @@
 //! ```
 
 pub mod error;
+pub mod frame;
 mod hub;
 pub mod limits;
 mod net;

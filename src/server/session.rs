@@ -14,9 +14,10 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use crate::model::{self, limits};
 use crate::protocol::codes::{self, close};
-use crate::protocol::{LoginParams, LoginResult, Request, op};
+use crate::protocol::{LoginParams, LoginResult, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
+use crate::server::frame;
 use crate::server::hub::{Conn, Outbound, Signals};
 use crate::server::limits::TokenBucket;
 use crate::server::ops::{self, Ctx, Handled};
@@ -78,13 +79,6 @@ pub struct Session {
     refused_in_a_row: u32,
 }
 
-/// Just the `reqId` of a frame (to answer a refused request without decoding it all).
-#[derive(serde::Deserialize)]
-struct ReqIdOnly {
-    #[serde(rename = "reqId", default)]
-    req_id: u64,
-}
-
 impl Session {
     pub fn new(shared: Arc<Shared>, conn: Arc<Conn>) -> Self {
         let signals = conn.signals();
@@ -119,7 +113,7 @@ impl Session {
                 "request rate limit exceeded again and again".to_string(),
             ));
         }
-        let req_id = serde_json::from_str::<ReqIdOnly>(text).map_or(0, |r| r.req_id);
+        let req_id = frame::req_id_of(text);
         let rate = self.shared.options.request_rate.map_or(0, |r| r.per_sec);
         let error = OpError::new(
             codes::ERR_SVR_COMM_FREQUENCY_LIMIT,
@@ -267,21 +261,10 @@ impl Session {
         if let Err(flow) = self.admit(text).await {
             return flow;
         }
-        let request: Request = match serde_json::from_str(text) {
+        let request = match frame::decode_request(text) {
             Ok(r) => r,
-            Err(e) => {
-                // Answer with the reqId if the frame has one at all.
-                let req_id = serde_json::from_str::<Value>(text)
-                    .ok()
-                    .and_then(|v| v.get("reqId").and_then(Value::as_u64))
-                    .unwrap_or(0);
-                let error = OpError::new(
-                    codes::ERR_SVR_COMM_INVALID_REQUEST,
-                    format!(
-                        "malformed request ({e}): expected {{\"reqId\": N, \"op\": \"…\", \"params\": {{…}}}}"
-                    ),
-                );
-                self.answer(req_id, Err(error)).await;
+            Err(rejected) => {
+                self.answer(rejected.req_id, Err(rejected.error)).await;
                 return Flow::Continue;
             }
         };

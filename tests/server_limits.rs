@@ -344,3 +344,34 @@ async fn a_silent_connection_is_reaped_and_a_live_one_is_kept() {
         }
     }
 }
+
+#[tokio::test]
+async fn sync_pages_are_bounded_in_bytes_and_lose_nothing() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let body = "y".repeat(10 * 1024);
+    let answers = burst(&mut alice, 60, |i| {
+        (
+            "sendMessage".into(),
+            text_params(&format!("big{i}"), "bob", "", &body),
+        )
+    })
+    .await;
+    assert!(answers.iter().all(|a| a["code"] == 0));
+    // 60 × 10 KiB is over 256 KiB: the first page stops early.
+    let first = bob.call("sync", json!({"cursor": 0, "count": 500})).await;
+    let n = first["messageList"].as_array().map_or(0, Vec::len);
+    assert!(n >= 1 && n < 60, "first page holds {n}");
+    assert_eq!(first["isFinished"], false);
+    let page_bytes = first.to_string().len();
+    assert!(page_bytes < 300 * 1024, "page of {page_bytes} bytes");
+    // Paging on from the cursor returns the rest, once each, in order.
+    let (all, _) = bob.sync_all(0).await;
+    let sent: Vec<Value> = answers
+        .iter()
+        .map(|a| a["data"]["message"]["msgID"].clone())
+        .collect();
+    let got: Vec<Value> = all.iter().map(|m| m["msgID"].clone()).collect();
+    assert_eq!(got, sent);
+}

@@ -7,6 +7,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use rusqlite::Connection;
@@ -56,6 +57,68 @@ pub struct SqliteStore {
     queue: mpsc::Sender<WriterMsg>,
     readers: ReadPool,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Checkpointer,
+}
+
+/// How often the checkpointer copies the WAL into the database (a no-op when idle).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file from its own thread and connection.
+///
+/// SQLite's automatic checkpoint would run inside whichever commit crosses the threshold —
+/// on the writer thread, with two fsyncs (several ms each on the test box), stalling every
+/// command queued behind it. A PASSIVE checkpoint from another connection runs alongside
+/// the writer instead (WAL mode lets it), so the writer's commits never wait for a disk
+/// flush under `synchronous=NORMAL`.
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: PathBuf) -> Result<Self, StoreError> {
+        let db = schema::open_checkpointer(&path)?;
+        let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("termim-checkpoint".into())
+            .spawn(move || {
+                let (lock, wake) = &*flag;
+                let Ok(mut stopped) = lock.lock() else {
+                    return;
+                };
+                while !*stopped {
+                    stopped = match wake.wait_timeout(stopped, CHECKPOINT_EVERY) {
+                        Ok((guard, _)) => guard,
+                        Err(_) => return,
+                    };
+                    if *stopped {
+                        break;
+                    }
+                    // Copies what no reader still needs; the writer goes on meanwhile, and
+                    // reuses the WAL from its start once a checkpoint has caught up.
+                    if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!("checkpoint failed: {e}");
+                    }
+                }
+            })?;
+        Ok(Self {
+            stop,
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    fn stop(&self) {
+        let (lock, wake) = &*self.stop;
+        if let Ok(mut stopped) = lock.lock() {
+            *stopped = true;
+        }
+        wake.notify_all();
+        if let Some(h) = self.handle.lock().ok().and_then(|mut h| h.take()) {
+            let _ = h.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -77,7 +140,9 @@ impl SqliteStore {
         let handle = std::thread::Builder::new()
             .name("termim-writer".into())
             .spawn(move || writer.run(rx))?;
+        let checkpointer = Checkpointer::start(path.clone())?;
         Ok(Self {
+            checkpointer,
             queue,
             readers: ReadPool {
                 path,
@@ -261,6 +326,7 @@ impl Store for SqliteStore {
     }
 
     fn close(&self) {
+        self.checkpointer.stop();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             // The writer applies what is queued before the stop, commits and exits.
@@ -274,6 +340,7 @@ impl Store for SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        self.checkpointer.stop();
         let _ = self.queue.try_send(WriterMsg::Stop);
     }
 }

@@ -127,6 +127,17 @@ pub fn open_writer(path: &std::path::Path) -> rusqlite::Result<Connection> {
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION.to_string()],
     )?;
+    // Checkpoints (which fsync) run on the checkpointer thread, never inside a commit of
+    // the writer: see `sqlite::Checkpointer`.
+    db.pragma_update(None, "wal_autocheckpoint", 0i64)?;
+    Ok(db)
+}
+
+/// Open the checkpointer's connection.
+pub fn open_checkpointer(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.pragma_update(None, "wal_autocheckpoint", 0i64)?;
     Ok(db)
 }
 

@@ -71,7 +71,7 @@ fn user(i: usize) -> String {
 /// What user `i`'s `k`-th message is: (client id, receiver, group).
 fn plan(i: usize, k: usize) -> (String, String, String) {
     let id = format!("u{i}-{k}");
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         let peer = (i + 1 + (k / 2) % (USERS - 1)) % USERS;
         (id, user(peer), String::new())
     } else {

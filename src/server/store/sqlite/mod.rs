@@ -97,8 +97,7 @@ impl Checkpointer {
                     }
                     // Copies what no reader still needs; the writer goes on meanwhile, and
                     // reuses the WAL from its start once a checkpoint has caught up.
-                    if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
+                    if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!("checkpoint failed: {e}");
                     }
                 }

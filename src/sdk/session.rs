@@ -146,6 +146,7 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
         return false;
     }
     inner.synced.store(true, Ordering::SeqCst);
+    inner.sync_done.notify_waiters();
     inner.events.emit(TimEvent::SyncFinished);
 
     loop {

@@ -78,11 +78,9 @@ fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
 }
 
 fn unicode_width(c: char) -> usize {
-    if ('\u{1100}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c) {
-        2
-    } else {
-        1
-    }
+    unicode_width::UnicodeWidthChar::width(c)
+        .unwrap_or(1)
+        .max(1)
 }
 
 fn member(id: &str, card: &str, r: u32, online: bool) -> GroupMemberFullInfo {
@@ -287,6 +285,18 @@ fn send_options_in_a_group() {
     key(&mut app, KeyCode::Down);
     typing(&mut app, "seen on my laptop");
     snap("send_options_edited", &app);
+    // Local custom data is marked as staying here, in its own colour.
+    let buf = buffer(&app);
+    let (x, y) = find(&buf, "⌂ stays on this device").expect("the local tag");
+    assert_eq!(
+        buf[(x, y)].fg,
+        app.theme.local_only.fg.expect("local_only has a colour")
+    );
+    let (fx, fy) = find(&buf, "seen on my laptop").expect("the local field");
+    assert_eq!(
+        buf[(fx, fy)].fg,
+        app.theme.local_only.fg.expect("local_only has a colour")
+    );
     key(&mut app, KeyCode::Enter);
     snap("send_options_applied", &app);
 }
@@ -336,6 +346,12 @@ fn marked_workspace() -> App {
 fn conversation_marks_in_the_list() {
     let app = marked_workspace();
     snap("conversation_marks", &app);
+    let buf = buffer(&app);
+    let (x, y) = find(&buf, "✓ #Team").expect("marked row");
+    assert_eq!(
+        buf[(x, y)].fg,
+        app.theme.marked.fg.expect("marked has a colour")
+    );
 }
 
 #[test]

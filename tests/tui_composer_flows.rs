@@ -429,10 +429,13 @@ async fn a_refused_targeted_send_says_why_in_plain_words() {
         .map(|s| s.text.clone())
         .unwrap_or_default();
     assert!(
-        status.contains("\"dave\" is not a member") && status.contains("(10004)"),
+        status.contains("10004: targeted receiver \"dave\" is not a member"),
         "{status}"
     );
-    assert!(screen.contains("(10004)"), "{screen}");
+    assert!(
+        screen.contains("✗ not sent · 10004: targeted receiver"),
+        "{screen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

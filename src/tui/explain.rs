@@ -4,8 +4,9 @@
 use crate::protocol::codes;
 use crate::tui::effect::SdkError;
 
-/// "what went wrong, in words (code)". The server's own sentence is kept where it
-/// names the culprit (which receiver, which group type).
+/// "code: what went wrong, in words" (the shape `TimError` displays everywhere
+/// else). The server's own sentence is kept where it names the culprit (which
+/// receiver, which group type).
 pub fn failure(e: &SdkError) -> String {
     let desc = e.desc.trim();
     let has = |needle: &str| desc.contains(needle);
@@ -42,7 +43,7 @@ pub fn failure(e: &SdkError) -> String {
         _ if desc.is_empty() => codes::describe(e.code).to_string(),
         _ => desc.to_string(),
     };
-    format!("{plain} ({})", e.code)
+    format!("{}: {plain}", e.code)
 }
 
 #[cfg(test)]
@@ -54,31 +55,31 @@ mod tests {
         let e = |code, desc: &str| failure(&SdkError::new(code, desc));
         assert_eq!(
             e(10007, "sender is not a member"),
-            "you are not a member of this group (or not allowed to do that) (10007)"
+            "10007: you are not a member of this group (or not allowed to do that)"
         );
         assert_eq!(
             e(
                 10004,
                 "targeted receiver \"dave\" is not a member of group \"team\""
             ),
-            "targeted receiver \"dave\" is not a member of group \"team\" (10004)"
+            "10004: targeted receiver \"dave\" is not a member of group \"team\""
         );
         assert_eq!(
             e(
                 6017,
                 "a message with an @ list cannot be made a targeted group message"
             ),
-            "a targeted message can't carry @ mentions (6017)"
+            "6017: a targeted message can't carry @ mentions"
         );
         assert!(
             e(
                 6017,
                 "51 receivers; a targeted group message may have at most 50"
             )
-            .starts_with("too many receivers")
+            .starts_with("6017: too many receivers")
         );
         assert!(e(80002, "whatever").contains("12 KB"));
-        assert_eq!(e(12345, ""), "error (12345)");
-        assert_eq!(e(12345, "odd"), "odd (12345)");
+        assert_eq!(e(12345, ""), "12345: error");
+        assert_eq!(e(12345, "odd"), "12345: odd");
     }
 }

@@ -347,7 +347,7 @@ fn conversation_marks_in_the_list() {
     let app = marked_workspace();
     snap("conversation_marks", &app);
     let buf = buffer(&app);
-    let (x, y) = find(&buf, "✓ #Team").expect("marked row");
+    let (x, y) = find(&buf, "● #Team").expect("marked row");
     assert_eq!(
         buf[(x, y)].fg,
         app.theme.marked.fg.expect("marked has a colour")

@@ -590,9 +590,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, p: &MemberPicker) {
             },
         ];
         left.extend(highlighted(&name, &pick.positions, base, theme.matched));
+        // Who else the name stands for: the nickname behind a name card, the id.
+        let mut also: Vec<&str> = Vec::new();
+        if !m.name_card.is_empty() && !m.nick_name.is_empty() && m.nick_name != m.name_card {
+            also.push(&m.nick_name);
+        }
         if name != m.user_id {
+            also.push(&m.user_id);
+        }
+        if !also.is_empty() {
             left.push(Span::styled(
-                format!("  {}", text::sanitize_line(&m.user_id)),
+                format!("  {}", text::sanitize_line(&also.join(" · "))),
                 theme.muted,
             ));
         }

@@ -16,7 +16,7 @@ use crate::tui::text;
 pub const PIN: &str = "📌";
 pub const DRAFT: &str = "✎";
 /// A conversation marked for the custom-data editor.
-pub const MARK: &str = "✓";
+pub const MARK: &str = "●";
 
 /// First visible row so that `selected` is in view, starting from the remembered
 /// offset (so the list does not jump while moving inside the page).

@@ -294,6 +294,11 @@ fn help_opens_over_an_overlay_and_gives_it_back() {
     assert_eq!(app.overlay, Some(Overlay::Help { scroll: 0 }));
     assert!(matches!(app.overlay_under, Some(Overlay::Picker(_))));
     assert_eq!(app.focus_chain()[0], Context::Help);
+    // Keys that would leave the conversation wait; the help stays over the picker.
+    key(&mut app, KeyCode::Char('/'));
+    alt(&mut app, 'u');
+    assert_eq!(app.overlay, Some(Overlay::Help { scroll: 0 }));
+    assert!(app.filter.is_none());
     // Members arriving meanwhile still reach the picker under the help.
     app.apply_result(page("0", "0", &["bob", "carol"]));
     key(&mut app, KeyCode::Esc);

@@ -132,6 +132,23 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             _ => return Vec::new(),
         }
     }
+    // The help over another overlay: only the help's own keys (navigating away would
+    // strand the overlay underneath).
+    if ctx == Context::Help
+        && app.overlay_under.is_some()
+        && !action.allowed_in(Context::Help)
+        && !matches!(
+            action,
+            Action::Quit
+                | Action::Tick(_)
+                | Action::Resize(..)
+                | Action::TerminalFocus(_)
+                | Action::Scroll { .. }
+                | Action::Click { .. }
+        )
+    {
+        return Vec::new();
+    }
     match action {
         Action::Quit => {
             let mut e: Vec<Effect> = app.stash_draft().into_iter().collect();

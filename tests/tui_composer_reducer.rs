@@ -353,8 +353,8 @@ fn a_custom_message_goes_out_as_create_custom_then_send_with_targets_and_options
     key(&mut app, KeyCode::Tab);
     typing(&mut app, "ext");
     let effects = ctrl(&mut app, 's');
+    assert_eq!(effects.len(), 1, "only the send: {effects:?}");
     let out = sends(&effects);
-    assert_eq!(out.len(), 1, "{effects:?}");
     assert_eq!(
         out[0].content,
         OutgoingContent::Custom {

@@ -207,7 +207,6 @@ fn send(app: &mut App, e: &mut CustomEditor) -> (bool, Vec<Effect>) {
     }
     let id = e.conversation_id.clone();
     app.custom_drafts.remove(&id);
-    let mut effects: Vec<Effect> = app.stash_draft().into_iter().collect();
     let cs = app.compose.entry(id.clone()).or_default();
     let targets = std::mem::take(&mut cs.targets);
     let options = cs.options.clone();
@@ -218,7 +217,7 @@ fn send(app: &mut App, e: &mut CustomEditor) -> (bool, Vec<Effect>) {
     if app.open.as_deref() == Some(id.as_str()) {
         app.focus = Focus::Composer;
     }
-    effects.push(Effect::Send(Outgoing {
+    let send = Effect::Send(Outgoing {
         conversation_id: id,
         content: OutgoingContent::Custom {
             data,
@@ -227,8 +226,8 @@ fn send(app: &mut App, e: &mut CustomEditor) -> (bool, Vec<Effect>) {
         },
         targets,
         options,
-    }));
-    (false, effects)
+    });
+    (false, vec![send])
 }
 
 // ----- view -------------------------------------------------------------------------

@@ -196,6 +196,9 @@ pub(crate) struct Inner {
     shutdown: watch::Sender<bool>,
     /// Creation ids with a send in progress.
     in_flight: Mutex<HashSet<String>>,
+    /// Counts applied pushes. A conversation fetched by request is only taken as the truth
+    /// if no push was applied while the request was out (else the answer may be older).
+    push_generation: Mutex<u64>,
     session: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -364,6 +367,7 @@ impl Tim {
             sync_done: tokio::sync::Notify::new(),
             shutdown,
             in_flight: Mutex::new(HashSet::new()),
+            push_generation: Mutex::new(0),
             session: Mutex::new(None),
         });
         let link = session::establish(&inner).await?;

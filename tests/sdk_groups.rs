@@ -185,3 +185,77 @@ async fn join_quit_and_dismiss_follow_the_group_type() {
     assert_ne!(err.code, 0);
     assert!(carol.conversation("group_closed").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_and_roles_through_the_sdk() {
+    let server = TestServer::start().await;
+    let mut alice = server.client("alice").await;
+    alice.synced().await;
+    let mut bob = server.client("bob").await;
+    bob.synced().await;
+    let mut carol = server.client("carol").await;
+    carol.synced().await;
+    let group = alice
+        .tim
+        .create_group(
+            "Public",
+            "muted",
+            Some("mg"),
+            &[member("bob"), member("carol")],
+        )
+        .await
+        .unwrap();
+
+    alice
+        .tim
+        .mute_group_member(&group, "bob", 600)
+        .await
+        .unwrap();
+    let err = bob.send_group_text_err(&group, "can anyone hear me").await;
+    assert_eq!(err.code, codes::ERR_SVR_GROUP_SHUTUP_DENY);
+    // Only the owner/admins may mute.
+    let err = carol
+        .tim
+        .mute_group_member(&group, "bob", 0)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, codes::ERR_SVR_GROUP_PERMISSION_DENIED);
+    alice.tim.mute_group_member(&group, "bob", 0).await.unwrap();
+    bob.send_group_text(&group, "back").await;
+
+    // Promote carol: now she may mute plain members, but not the owner.
+    alice
+        .tim
+        .set_group_member_role(&group, "carol", role::ADMIN)
+        .await
+        .unwrap();
+    let page = alice
+        .tim
+        .get_group_member_list(&group, 2, "0", 50)
+        .await
+        .unwrap();
+    let admins: Vec<&str> = page
+        .member_info_list
+        .iter()
+        .map(|m| m.user_id.as_str())
+        .collect();
+    assert_eq!(admins, ["carol"]);
+    carol
+        .tim
+        .mute_group_member(&group, "bob", 60)
+        .await
+        .unwrap();
+    let err = carol
+        .tim
+        .mute_group_member(&group, "alice", 60)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, codes::ERR_SVR_GROUP_PERMISSION_DENIED);
+    // Only the owner changes roles.
+    let err = carol
+        .tim
+        .set_group_member_role(&group, "bob", role::ADMIN)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, codes::ERR_SVR_GROUP_PERMISSION_DENIED);
+}

@@ -331,6 +331,9 @@ async fn a_client_vanishing_mid_send_loses_nothing() {
 async fn a_consumer_that_cannot_keep_up_is_disconnected_and_others_are_served() {
     let server = TestServer::start_with(ServerOptions {
         outbound_queue: 256,
+        // This test floods on purpose; the rate limits have their own tests.
+        request_rate: None,
+        group_send_rate: None,
         ..ServerOptions::default()
     })
     .await;

@@ -86,6 +86,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// An explicit app key; without it, the one kept in the data directory.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
     /// SDKAppID (with --secret-key); default: the one kept in the data directory.
     #[arg(long, value_name = "N", requires = "secret_key")]
     pub sdkappid: Option<u64>,
@@ -105,17 +112,8 @@ pub struct UsersigArgs {
     /// Seconds the sig stays valid.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::usersig::DEFAULT_EXPIRE_SECS)]
     pub expire: u64,
-    /// SDKAppID (with --secret-key); default: the key kept in --data-dir.
-    #[arg(long, value_name = "N", requires = "secret_key")]
-    pub sdkappid: Option<u64>,
-    #[arg(
-        long,
-        value_name = "KEY",
-        requires = "sdkappid",
-        env = "TERMIM_SECRET_KEY",
-        hide_env_values = true
-    )]
-    pub secret_key: Option<String>,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 /// [theme]                                 # override any style (see assets/theme.toml)
 /// accent = "magenta"
 ///
-/// [keymap]                                # override any action's keys
+/// [keymap.global]                         # override any action's keys (assets/keymap.toml)
 /// quit = ["ctrl-q"]
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -108,13 +108,13 @@ mod tests {
     #[test]
     fn parses_all_keys_and_refuses_unknown_ones() {
         let cfg = Config::parse(
-            "server = \"ws://x:1\"\nuser = \"alice\"\nlisten = \"127.0.0.1:9\"\n[keymap]\nquit = [\"ctrl-q\"]\n",
+            "server = \"ws://x:1\"\nuser = \"alice\"\nlisten = \"127.0.0.1:9\"\n[keymap.global]\nquit = [\"ctrl-q\"]\n",
         )
         .unwrap();
         assert_eq!(cfg.server.as_deref(), Some("ws://x:1"));
         assert_eq!(cfg.user.as_deref(), Some("alice"));
         assert_eq!(cfg.listen.unwrap().port(), 9);
-        assert!(cfg.keymap.contains_key("quit"));
+        assert!(cfg.keymap.contains_key("global"));
         let err = Config::parse("sever = \"typo\"").unwrap_err();
         assert!(err.contains("sever"), "{err}");
     }

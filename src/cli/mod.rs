@@ -24,30 +24,16 @@ pub fn config_help() -> String {
     )
 }
 
-/// `hh:mm` for today, `YYYY-MM-DD hh:mm` otherwise (UTC).
+/// `YYYY-MM-DD hh:mm` (UTC), for the scripting commands' plain output.
 pub fn format_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::tui::clock::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60
     )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Entry point of the `termim` binary.
@@ -121,8 +107,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::server::serve_until_signal(crate::server::ServerConfig {
                 listen: args.listen,
                 data_dir,
-                sdk_app_id: args.sdkappid,
-                secret_key: args.secret_key,
+                sdk_app_id: args.key.sdkappid,
+                secret_key: args.key.secret_key,
             })
             .await
         }
@@ -177,7 +163,11 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
             .await
             .context("creating the demo workspace")?;
     }
-    let bot = if session.embedded.is_some() && demo {
+    let hosting = session
+        .embedded
+        .as_ref()
+        .is_some_and(|h| h.hosted_at_start());
+    let bot = if hosting && demo {
         Some(demo::spawn_echo_bot(&session).await?)
     } else {
         None
@@ -207,8 +197,8 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
         bot.abort();
     }
     let _ = tim.logout().await;
-    if let Some(server) = session.embedded {
-        server.shutdown().await;
+    if let Some(host) = session.embedded {
+        host.shutdown().await;
     }
     result.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -234,17 +224,28 @@ where
             .await
             .context("creating the demo workspace")?;
     }
+    // Commands read the local cache (as V2TIM's getters do): let it catch up first.
+    if !session
+        .tim
+        .wait_synced(std::time::Duration::from_secs(30))
+        .await
+    {
+        tracing::warn!("sync did not finish within 30 s; the answer may be incomplete");
+        eprintln!(
+            "termim: warning: could not finish syncing with the server; output may be incomplete"
+        );
+    }
     let result = f(&session.tim).await;
     let _ = session.tim.logout().await;
-    if let Some(server) = session.embedded {
-        server.shutdown().await;
+    if let Some(host) = session.embedded {
+        host.shutdown().await;
     }
     result
 }
 
 fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Result<()> {
     let endpoint = Endpoint::resolve(conn, cfg)?;
-    let key = match (args.sdkappid, args.secret_key) {
+    let key = match (args.key.sdkappid, args.key.secret_key) {
         (Some(sdk_app_id), Some(secret_key)) => crate::usersig::AppKey {
             sdk_app_id,
             secret_key,

@@ -12,14 +12,19 @@ use anyhow::{Context as _, bail};
 
 use super::args::{ConnArgs, DEFAULT_PORT};
 use super::config::{Config, DataLayout, default_data_dir};
-use crate::sdk::{SdkConfig, Tim};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::sdk::{ConnectionState, SdkConfig, Tim};
 use crate::server::{ServerConfig, ServerHandle};
 use crate::usersig::{self, AppKey};
 
-/// A logged-in SDK plus, when this process hosts it, the embedded server.
+/// A logged-in SDK plus, in the embedded default, this process's share of hosting.
 pub struct Session {
     pub tim: Tim,
-    pub embedded: Option<ServerHandle>,
+    /// `None` with an explicit `--server`.
+    pub embedded: Option<EmbeddedHost>,
     /// True when this process created the embedded server's database just now.
     pub fresh_server: bool,
     pub layout: DataLayout,
@@ -126,8 +131,12 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
             server_url: url.clone(),
         });
     }
-    let (embedded, fresh_server) = host_or_join(endpoint).await?;
-    let url = format!("ws://{}", endpoint.listen);
+    let (hosted, fresh_server) = host_or_join(endpoint).await?;
+    let hosting = hosted.is_some();
+    // Hosting: the address actually bound (the configured port may be 0).
+    let url = hosted
+        .as_ref()
+        .map_or_else(|| format!("ws://{}", endpoint.listen), ServerHandle::url);
     let sig = endpoint.sign(true)?;
     let tim = Tim::login(endpoint.sdk_config(&url), &endpoint.user, &sig)
         .await
@@ -135,20 +144,89 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
             anyhow::anyhow!(
                 "login to the embedded server at {url} as {} failed: {e}{}",
                 endpoint.user,
-                if embedded.is_none() {
-                    " (another termim hosts it; if it uses another --data-dir, pass the same one)"
-                } else {
+                if hosting {
                     ""
+                } else {
+                    " (another termim hosts it; if it uses another --data-dir, pass the same one)"
                 }
             )
         })?;
+    let embedded = EmbeddedHost::new(hosted, endpoint, &tim);
     Ok(Session {
         tim,
-        embedded,
+        embedded: Some(embedded),
         fresh_server,
         layout: endpoint.layout.clone(),
         server_url: url,
     })
+}
+
+/// This process's part in hosting the embedded server: it hosts it from the start, or it
+/// joined another termim's and stands by to take over when that one goes away, so the
+/// last termim running keeps the conversation going.
+pub struct EmbeddedHost {
+    server: Arc<Mutex<Option<ServerHandle>>>,
+    hosted_at_start: bool,
+    standby: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EmbeddedHost {
+    fn new(hosted: Option<ServerHandle>, endpoint: &Endpoint, tim: &Tim) -> Self {
+        let hosted_at_start = hosted.is_some();
+        let server = Arc::new(Mutex::new(hosted));
+        let standby = (!hosted_at_start)
+            .then(|| tokio::spawn(stand_by(endpoint.clone(), tim.clone(), Arc::clone(&server))));
+        Self {
+            server,
+            hosted_at_start,
+            standby,
+        }
+    }
+
+    /// Did this process start the server (rather than join another's)?
+    pub fn hosted_at_start(&self) -> bool {
+        self.hosted_at_start
+    }
+
+    /// Does this process host the server now (from the start, or after taking over)?
+    pub async fn is_hosting(&self) -> bool {
+        self.server.lock().await.is_some()
+    }
+
+    /// Stop standing by and shut down the server if this process hosts it.
+    pub async fn shutdown(self) {
+        if let Some(task) = self.standby {
+            task.abort();
+        }
+        if let Some(server) = self.server.lock().await.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Watch the connection to the other termim's server; when it drops, try to host the
+/// server here. Whoever binds the port first hosts; the others' SDKs reconnect to it.
+/// (Polls the state rather than adding an SDK listener: the first listener receives the
+/// SDK's backlog, which belongs to the UI.)
+async fn stand_by(endpoint: Endpoint, tim: Tim, slot: Arc<Mutex<Option<ServerHandle>>>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        match tim.connection_state() {
+            ConnectionState::Disconnected => {}
+            ConnectionState::LoggedOut => return,
+            ConnectionState::Connecting | ConnectionState::Connected => continue,
+        }
+        match host_or_join(&endpoint).await {
+            Ok((Some(handle), _)) => {
+                tracing::info!(listen = %endpoint.listen, "took over hosting the embedded server");
+                *slot.lock().await = Some(handle);
+                return;
+            }
+            Ok((None, _)) => tracing::debug!("another termim hosts the embedded server now"),
+            Err(e) => tracing::warn!("cannot take over the embedded server: {e:#}"),
+        }
+    }
 }
 
 /// Start the embedded server, or find that another process already hosts it.

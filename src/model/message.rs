@@ -113,7 +113,13 @@ pub mod tips_type {
     pub const INVITE: u8 = 2;
     pub const QUIT: u8 = 3;
     pub const KICKED: u8 = 4;
+    /// Members made admins (`setGroupMemberRole` to 300).
+    pub const SET_ADMIN: u8 = 5;
+    /// Admins made plain members again.
+    pub const CANCEL_ADMIN: u8 = 6;
     pub const GROUP_INFO_CHANGE: u8 = 7;
+    /// A member's info changed: termim uses it for mute and unmute.
+    pub const MEMBER_INFO_CHANGE: u8 = 8;
 }
 
 /// System message stored in a group's history when membership changes.
@@ -313,7 +319,12 @@ impl GroupTipsElem {
             tips_type::INVITE => format!("{} invited {who}", self.op_member),
             tips_type::QUIT => format!("{} left", self.op_member),
             tips_type::KICKED => format!("{} removed {who}", self.op_member),
+            tips_type::SET_ADMIN => format!("{} made {who} admin", self.op_member),
+            tips_type::CANCEL_ADMIN => format!("{} revoked admin from {who}", self.op_member),
             tips_type::GROUP_INFO_CHANGE => format!("{} changed the group", self.op_member),
+            tips_type::MEMBER_INFO_CHANGE => {
+                format!("{} changed the mute of {who}", self.op_member)
+            }
             other => format!("group event {other}"),
         }
     }

@@ -56,6 +56,10 @@ pub mod op {
     pub const INVITE_USER_TO_GROUP: &str = "inviteUserToGroup";
     /// `KickParams` → null.
     pub const KICK_GROUP_MEMBER: &str = "kickGroupMember";
+    /// `MuteGroupMemberParams` → null.
+    pub const MUTE_GROUP_MEMBER: &str = "muteGroupMember";
+    /// `SetGroupMemberRoleParams` → null.
+    pub const SET_GROUP_MEMBER_ROLE: &str = "setGroupMemberRole";
     /// no params → JSON array of `model::GroupInfo`.
     pub const GET_JOINED_GROUP_LIST: &str = "getJoinedGroupList";
     /// `GetGroupsInfoParams` → JSON array of `GroupInfoResult`.
@@ -394,6 +398,28 @@ pub struct KickParams {
     pub member_list: Vec<String>,
     #[serde(default)]
     pub reason: String,
+}
+
+/// `muteGroupMember`: the member may not send for `seconds` from now; 0 unmutes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MuteGroupMemberParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    pub seconds: u32,
+}
+
+/// `setGroupMemberRole`: `role` 300 (admin) or 200 (member).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetGroupMemberRoleParams {
+    #[serde(rename = "groupID")]
+    pub group_id: String,
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    pub role: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -191,9 +191,14 @@ pub(crate) struct Inner {
     logged_out: AtomicBool,
     /// The current connection finished its sync: the cache is complete at the newest end.
     synced: AtomicBool,
+    /// Woken each time a sync finishes (`synced` turns true).
+    sync_done: tokio::sync::Notify,
     shutdown: watch::Sender<bool>,
     /// Creation ids with a send in progress.
     in_flight: Mutex<HashSet<String>>,
+    /// Counts applied pushes. A conversation fetched by request is only taken as the truth
+    /// if no push was applied while the request was out (else the answer may be older).
+    push_generation: Mutex<u64>,
     session: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -359,8 +364,10 @@ impl Tim {
             state,
             logged_out: AtomicBool::new(false),
             synced: AtomicBool::new(false),
+            sync_done: tokio::sync::Notify::new(),
             shutdown,
             in_flight: Mutex::new(HashSet::new()),
+            push_generation: Mutex::new(0),
             session: Mutex::new(None),
         });
         let link = session::establish(&inner).await?;
@@ -410,6 +417,23 @@ impl Tim {
 
     pub fn connection_state(&self) -> ConnectionState {
         self.inner.state()
+    }
+
+    /// Wait until the sync after login (or after the latest reconnect) has finished, so
+    /// the cache holds everything the server has for this user. False if `timeout` passed.
+    pub async fn wait_synced(&self, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.sync_done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.synced.load(std::sync::atomic::Ordering::SeqCst) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.inner.synced.load(std::sync::atomic::Ordering::SeqCst);
+            }
+        }
     }
 
     /// A new event stream. The first listener also receives everything emitted since login.

@@ -146,6 +146,7 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
         return false;
     }
     inner.synced.store(true, Ordering::SeqCst);
+    inner.sync_done.notify_waiters();
     inner.events.emit(TimEvent::SyncFinished);
 
     loop {
@@ -269,31 +270,49 @@ pub(crate) async fn refresh_conversation(
     inner: &Inner,
     conversation_id: &str,
 ) -> Result<Option<crate::model::Conversation>, TimError> {
-    let data = inner
-        .request(
-            op::GET_CONVERSATION,
-            serde_json::json!({ "conversationID": conversation_id }),
-        )
-        .await?;
-    let Some(conv) = decode_conversation(data)? else {
-        return Ok(None);
-    };
-    // The server describes any valid conversation, even one that never started; such a
-    // blank is answered but not kept (the server does not list it either).
-    let blank = conv.orderkey == 0
-        && conv.last_message.is_none()
-        && !conv.is_pinned
-        && conv.custom_data.is_empty()
-        && conv.unread_count == 0;
-    if blank && inner.cache.conversation(conversation_id)?.is_none() {
-        return Ok(Some(conv));
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let before = *inner
+            .push_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let data = inner
+            .request(
+                op::GET_CONVERSATION,
+                serde_json::json!({ "conversationID": conversation_id }),
+            )
+            .await?;
+        let Some(conv) = decode_conversation(data)? else {
+            return Ok(None);
+        };
+        // Hold the push lock from the check to the merge, so no push slips in between.
+        let generation = inner
+            .push_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *generation != before && attempt < ATTEMPTS {
+            // A push was applied while the answer was on its way: it may be newer.
+            continue;
+        }
+        // The server describes any valid conversation, even one that never started; such a
+        // blank is answered but not kept (the server does not list it either).
+        let blank = conv.orderkey == 0
+            && conv.last_message.is_none()
+            && !conv.is_pinned
+            && conv.custom_data.is_empty()
+            && conv.unread_count == 0;
+        if blank && inner.cache.conversation(conversation_id)?.is_none() {
+            return Ok(Some(conv));
+        }
+        let outcome = inner.cache.merge_server_conversations(vec![conv], None)?;
+        drop(generation);
+        inner.emit_changes(outcome.changes);
+        if let Some(total) = outcome.total_unread {
+            inner.events.emit(TimEvent::TotalUnreadChanged(total));
+        }
+        return inner.cache.conversation(conversation_id);
     }
-    let outcome = inner.cache.merge_server_conversations(vec![conv], None)?;
-    inner.emit_changes(outcome.changes);
-    if let Some(total) = outcome.total_unread {
-        inner.events.emit(TimEvent::TotalUnreadChanged(total));
-    }
-    inner.cache.conversation(conversation_id)
+    unreachable!("the last attempt always returns")
 }
 
 /// `getConversation` answers `{conversationList: [conv]}` (the push shape) or a bare
@@ -338,6 +357,11 @@ pub(crate) fn learn_new_conversations(inner: &Arc<Inner>, changes: &[ConvChange]
 }
 
 fn apply_push(inner: &Arc<Inner>, p: Push) {
+    let mut generation = inner
+        .push_generation
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    *generation += 1;
     let result = match p.push.as_str() {
         push::NEW_MESSAGE => apply_new_message(inner, p.data),
         push::CONVERSATION_CHANGED => apply_conversation_changed(inner, p.data),

@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::protocol::codes::close;
 use crate::protocol::{self, ConversationDeletedPush, ConversationListPush, Push, push};
 use crate::server::store::{CommitSink, ConnId, Effect};
 
@@ -19,6 +20,8 @@ use crate::server::store::{CommitSink, ConnId, Effect};
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Utf8Bytes),
+    /// A WebSocket ping (heartbeat).
+    Ping,
     /// Send a close frame with this code and reason, then stop.
     Close(u16, String),
 }
@@ -26,18 +29,30 @@ pub enum Outbound {
 /// The signals between a connection's session and its socket writer.
 #[derive(Default)]
 pub struct Signals {
-    /// Set when the connection must go (too slow); wakes the socket writer.
+    /// Set when the connection must go (too slow, silent); wakes the socket writer.
     kill: Notify,
     killed: AtomicBool,
+    /// The close code and reason the writer tries to send when killed.
+    why: Mutex<Option<(u16, String)>>,
     /// Wakes the session when the socket writer has stopped.
     pub gone: Notify,
 }
 
 impl Signals {
-    pub fn kill(&self) {
+    /// Stop the connection at once: the writer drops what is queued, tries to send a close
+    /// frame (briefly), and ends.
+    pub fn kill(&self, code: u16, reason: &str) {
         if !self.killed.swap(true, Ordering::AcqRel) {
+            if let Ok(mut why) = self.why.lock() {
+                *why = Some((code, reason.to_string()));
+            }
             self.kill.notify_one();
         }
+    }
+
+    /// Why the connection was killed.
+    pub fn why(&self) -> Option<(u16, String)> {
+        self.why.lock().ok().and_then(|w| w.clone())
     }
 
     pub fn killed(&self) -> bool {
@@ -81,10 +96,19 @@ impl Conn {
                         "disconnecting a connection that cannot keep up"
                     );
                 }
-                self.signals.kill();
+                self.signals.kill(
+                    close::POLICY,
+                    "too slow: reconnect and sync from your cursor",
+                );
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+    }
+
+    /// Queue a heartbeat ping unless the queue is full (then the connection is slow, and
+    /// the push that finds it full disconnects it).
+    pub fn ping(&self) {
+        let _ = self.tx.try_send(Outbound::Ping);
     }
 
     /// Queue a response, waiting for room (the session's own pace).

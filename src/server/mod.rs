@@ -22,7 +22,9 @@
 //! ```
 
 pub mod error;
+pub mod frame;
 mod hub;
+pub mod limits;
 mod net;
 mod ops;
 pub mod rules;
@@ -40,8 +42,9 @@ use tokio::task::JoinHandle;
 
 use crate::usersig::AppKey;
 use hub::Hub;
-use store::Store;
+pub use limits::Rate;
 use store::sqlite::SqliteStore;
+use store::{Store, StoreOptions};
 
 /// Where to listen, where to keep data, and (optionally) the app key to verify UserSigs
 /// with. Without a key, the one kept in `<data_dir>/appkey.json` is used (created on
@@ -54,11 +57,23 @@ pub struct ServerConfig {
     pub secret_key: Option<String>,
 }
 
-/// Tunables with production defaults; tests shorten the deadlines.
+/// Tunables with production defaults; tests shorten the deadlines and shrink the limits.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// A socket that has not logged in by then is closed (1008).
     pub auth_deadline: Duration,
+    /// Requests per connection (every frame counts, login and ping included). Beyond it a
+    /// request is answered -20009 and not carried out. `None`: unlimited.
+    pub request_rate: Option<Rate>,
+    /// A connection refused this many requests in a row for the rate is closed (1008).
+    pub max_refused_in_a_row: u32,
+    /// `sendMessage` per group (all senders together); beyond it 10023. `None`: unlimited.
+    pub group_send_rate: Option<Rate>,
+    /// How often the server pings each logged-in connection (WebSocket ping).
+    pub heartbeat_interval: Duration,
+    /// A logged-in connection from which nothing (no frame, no pong) arrived for this
+    /// long is closed (1008) and forgotten.
+    pub idle_timeout: Duration,
     /// Frames queued per connection before it counts as too slow and is disconnected.
     /// Larger than one commit batch (1024 commands), so a burst alone never trips it.
     pub outbound_queue: usize,
@@ -72,12 +87,24 @@ impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             auth_deadline: Duration::from_secs(10),
+            request_rate: Some(DEFAULT_REQUEST_RATE),
+            max_refused_in_a_row: 1000,
+            group_send_rate: Some(DEFAULT_GROUP_SEND_RATE),
+            heartbeat_interval: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(75),
             outbound_queue: 4096,
             max_in_flight: 256,
             shutdown_grace: Duration::from_secs(5),
         }
     }
 }
+
+/// Per connection: 500 requests a second, bursts of 1000. A flood is cut to a small share
+/// of what the server can do (tens of thousands a second), while a scripted bulk send or a
+/// client catching up never meets it.
+pub const DEFAULT_REQUEST_RATE: Rate = Rate::new(500, 1000);
+/// Per group: 40 messages a second (Tencent's limit), bursts of 40.
+pub const DEFAULT_GROUP_SEND_RATE: Rate = Rate::new(40, 40);
 
 /// What every connection shares.
 pub(crate) struct Shared {
@@ -167,8 +194,11 @@ pub async fn start_with_options(
     let hub = Arc::new(Hub::default());
     let data_dir = config.data_dir.clone();
     let sink = hub.clone();
+    let store_options = StoreOptions {
+        group_send_rate: options.group_send_rate,
+    };
     let store: Arc<dyn Store> = Arc::new(
-        tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, sink))
+        tokio::task::spawn_blocking(move || SqliteStore::open_with(&data_dir, sink, store_options))
             .await
             .context("opening the database")?
             .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,

@@ -117,12 +117,14 @@ async fn write_loop(mut sink: WsSink, mut rx: mpsc::Receiver<Outbound>, signals:
             let mut closing = None;
             match item {
                 Outbound::Frame(f) => sink.feed(Message::Text(f)).await?,
+                Outbound::Ping => sink.feed(Message::Ping(Default::default())).await?,
                 Outbound::Close(code, reason) => closing = Some((code, reason)),
             }
             let mut n = 1;
             while closing.is_none() && n < WRITE_BATCH {
                 match rx.try_recv() {
                     Ok(Outbound::Frame(f)) => sink.feed(Message::Text(f)).await?,
+                    Ok(Outbound::Ping) => sink.feed(Message::Ping(Default::default())).await?,
                     Ok(Outbound::Close(code, reason)) => closing = Some((code, reason)),
                     Err(_) => break,
                 }
@@ -146,11 +148,11 @@ async fn write_loop(mut sink: WsSink, mut rx: mpsc::Receiver<Outbound>, signals:
         _ = signals.kill_requested() => true,
     };
     if killed {
-        let goodbye = close_message(
-            close::POLICY,
-            "too slow: reconnect and sync from your cursor",
-        );
-        let _ = tokio::time::timeout(SLOW_CLOSE_TIMEOUT, sink.send(goodbye)).await;
+        let (code, reason) = signals
+            .why()
+            .unwrap_or((close::POLICY, "closed by the server".to_string()));
+        let _ =
+            tokio::time::timeout(SLOW_CLOSE_TIMEOUT, sink.send(close_message(code, &reason))).await;
     }
     signals.gone.notify_one();
 }

@@ -331,6 +331,73 @@ pub fn may_kick(group_type: GroupType, actor_role: u32, target_role: u32) -> Res
     }
 }
 
+/// May `actor_role` mute (or unmute) a member with `target_role` in a group of
+/// `group_type`? (reference §3.13 and server-anchors §3.3.) Work: nobody (not supported).
+/// AVChatRoom: the owner. Public, Meeting, Community: the owner and admins, admins only
+/// plain members. Nobody mutes the owner.
+pub fn may_mute(group_type: GroupType, actor_role: u32, target_role: u32) -> Result<(), OpError> {
+    if group_type == GroupType::Work {
+        return Err(OpError::denied("Work groups do not support muting members"));
+    }
+    if target_role == role::OWNER {
+        return Err(OpError::denied("nobody may mute the group owner"));
+    }
+    match (group_type, actor_role) {
+        (_, role::OWNER) => Ok(()),
+        (GroupType::AVChatRoom, _) => Err(OpError::denied(
+            "only the owner may mute members of an AVChatRoom group",
+        )),
+        (_, role::ADMIN) if target_role == role::MEMBER => Ok(()),
+        (_, role::ADMIN) => Err(OpError::denied("admins may mute only plain members")),
+        (t, _) => Err(OpError::denied(format!(
+            "only the owner and admins may mute members of a {t} group"
+        ))),
+    }
+}
+
+/// Is a member whose mute ends at `mute_until` (UTC s; 0 = never muted) muted at `now`?
+pub fn is_muted(mute_until: i64, now: i64) -> bool {
+    mute_until > now
+}
+
+/// When a mute of `seconds` given at `now` ends (0 seconds: unmute).
+pub fn mute_end(now: i64, seconds: u32) -> i64 {
+    if seconds == 0 {
+        0
+    } else {
+        now.saturating_add(i64::from(seconds))
+    }
+}
+
+/// May `actor_role` give a member with `target_role` the role `new_role`? Owner only, in
+/// groups that have admins (not Work, not AVChatRoom); only 200 ↔ 300; never the owner.
+pub fn may_set_role(
+    group_type: GroupType,
+    actor_role: u32,
+    target_role: u32,
+    new_role: u32,
+) -> Result<(), OpError> {
+    if !group_type.has_admins() {
+        return Err(OpError::denied(format!(
+            "{group_type} groups have no admins: roles cannot be changed"
+        )));
+    }
+    if actor_role != role::OWNER {
+        return Err(OpError::denied(
+            "only the group owner may change members' roles",
+        ));
+    }
+    if target_role == role::OWNER {
+        return Err(OpError::group_invalid("the owner's role cannot be changed"));
+    }
+    if new_role != role::MEMBER && new_role != role::ADMIN {
+        return Err(OpError::group_invalid(format!(
+            "role {new_role}: use 300 (admin) or 200 (member)"
+        )));
+    }
+    Ok(())
+}
+
 /// Conversation custom data limit check (per item).
 pub fn check_custom_data(data: &str) -> Result<(), OpError> {
     if data.len() > limits::CONVERSATION_CUSTOM_DATA_MAX {
@@ -473,6 +540,57 @@ mod tests {
             assert!(may_kick(t, role::ADMIN, role::ADMIN).is_err());
             assert!(may_kick(t, role::ADMIN, role::OWNER).is_err());
             assert!(may_kick(t, role::MEMBER, role::MEMBER).is_err());
+        }
+    }
+
+    #[test]
+    fn mute_matrix() {
+        use GroupType::*;
+        for (actor, target) in [
+            (role::OWNER, role::MEMBER),
+            (role::OWNER, role::ADMIN),
+            (role::MEMBER, role::MEMBER),
+        ] {
+            assert_eq!(
+                may_mute(Work, actor, target).map_err(|e| e.code),
+                Err(codes::ERR_SVR_GROUP_PERMISSION_DENIED)
+            );
+        }
+        for t in [Public, Meeting, Community] {
+            assert!(may_mute(t, role::OWNER, role::ADMIN).is_ok());
+            assert!(may_mute(t, role::OWNER, role::MEMBER).is_ok());
+            assert!(may_mute(t, role::ADMIN, role::MEMBER).is_ok());
+            assert!(may_mute(t, role::ADMIN, role::ADMIN).is_err());
+            assert!(may_mute(t, role::ADMIN, role::OWNER).is_err());
+            assert!(may_mute(t, role::MEMBER, role::MEMBER).is_err());
+        }
+        assert!(may_mute(AVChatRoom, role::OWNER, role::MEMBER).is_ok());
+        assert!(may_mute(AVChatRoom, role::MEMBER, role::MEMBER).is_err());
+    }
+
+    #[test]
+    fn a_mute_ends_when_its_time_is_reached() {
+        let end = mute_end(1_000, 60);
+        assert_eq!(end, 1_060);
+        assert!(is_muted(end, 1_000));
+        assert!(is_muted(end, 1_059));
+        assert!(!is_muted(end, 1_060));
+        assert_eq!(mute_end(1_000, 0), 0, "0 seconds unmutes");
+        assert!(!is_muted(0, 1_000));
+    }
+
+    #[test]
+    fn role_matrix() {
+        use GroupType::*;
+        for t in [Work, AVChatRoom] {
+            assert!(may_set_role(t, role::OWNER, role::MEMBER, role::ADMIN).is_err());
+        }
+        for t in [Public, Meeting, Community] {
+            assert!(may_set_role(t, role::OWNER, role::MEMBER, role::ADMIN).is_ok());
+            assert!(may_set_role(t, role::OWNER, role::ADMIN, role::MEMBER).is_ok());
+            assert!(may_set_role(t, role::ADMIN, role::MEMBER, role::ADMIN).is_err());
+            assert!(may_set_role(t, role::OWNER, role::OWNER, role::MEMBER).is_err());
+            assert!(may_set_role(t, role::OWNER, role::MEMBER, role::OWNER).is_err());
         }
     }
 

@@ -14,10 +14,12 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use crate::model::{self, limits};
 use crate::protocol::codes::{self, close};
-use crate::protocol::{LoginParams, LoginResult, Request, op};
+use crate::protocol::{LoginParams, LoginResult, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
+use crate::server::frame;
 use crate::server::hub::{Conn, Outbound, Signals};
+use crate::server::limits::TokenBucket;
 use crate::server::ops::{self, Ctx, Handled};
 use crate::server::store::{Data, WriteCmd, WriteRequest};
 use crate::usersig;
@@ -71,17 +73,57 @@ pub struct Session {
     conn: Arc<Conn>,
     signals: Arc<Signals>,
     user: Option<String>,
+    /// The connection's request rate.
+    bucket: Option<TokenBucket>,
+    /// Requests refused for the rate since the last one that was let through.
+    refused_in_a_row: u32,
 }
 
 impl Session {
     pub fn new(shared: Arc<Shared>, conn: Arc<Conn>) -> Self {
         let signals = conn.signals();
+        let bucket = shared
+            .options
+            .request_rate
+            .map(|rate| TokenBucket::new(rate, std::time::Instant::now()));
         Self {
             shared,
             conn,
             signals,
             user: None,
+            bucket,
+            refused_in_a_row: 0,
         }
+    }
+
+    /// Spend one request from the connection's rate. `Err` carries what to do instead.
+    async fn admit(&mut self, text: &str) -> Result<(), Flow> {
+        let Some(bucket) = &mut self.bucket else {
+            return Ok(());
+        };
+        if bucket.try_take(std::time::Instant::now()) {
+            self.refused_in_a_row = 0;
+            return Ok(());
+        }
+        let wait = bucket.wait();
+        self.refused_in_a_row = self.refused_in_a_row.saturating_add(1);
+        if self.refused_in_a_row > self.shared.options.max_refused_in_a_row {
+            return Err(Flow::Close(
+                close::POLICY,
+                "request rate limit exceeded again and again".to_string(),
+            ));
+        }
+        let req_id = frame::req_id_of(text);
+        let rate = self.shared.options.request_rate.map_or(0, |r| r.per_sec);
+        let error = OpError::new(
+            codes::ERR_SVR_COMM_FREQUENCY_LIMIT,
+            format!(
+                "too many requests: at most {rate} a second per connection; this one was not carried out, retry in {} ms",
+                wait.as_millis().max(1)
+            ),
+        );
+        self.answer(req_id, Err(error)).await;
+        Err(Flow::Continue)
     }
 
     pub async fn run(mut self, mut stream: WsStream, mut shutdown: watch::Receiver<bool>) {
@@ -89,6 +131,12 @@ impl Session {
         let max_in_flight = self.shared.options.max_in_flight.max(1);
         let mut pending: FuturesUnordered<BoxFuture<'static, Utf8Bytes>> = FuturesUnordered::new();
         let going_away = || Some((close::GOING_AWAY, "server shutting down".to_string()));
+        let options = &self.shared.options;
+        let (interval, idle_timeout) = (options.heartbeat_interval, options.idle_timeout);
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = tokio::time::Instant::now();
         let closing: Option<(u16, String)> = loop {
             if *shutdown.borrow() {
                 break going_away();
@@ -106,6 +154,18 @@ impl Session {
                         break None;
                     }
                 }
+                _ = heartbeat.tick(), if self.user.is_some() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        // Nothing, not even a pong: the peer is gone or stuck. The writer
+                        // gives up on the socket and wakes us through `gone`.
+                        self.signals.kill(
+                            close::POLICY,
+                            &format!("no heartbeat for {} s", idle_timeout.as_secs_f32()),
+                        );
+                    } else {
+                        self.conn.ping();
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline), if self.user.is_none() => {
                     break Some((
                         close::POLICY,
@@ -115,23 +175,32 @@ impl Session {
                         ),
                     ));
                 }
-                msg = stream.next(), if pending.len() < max_in_flight => match msg {
-                    None => break None,
-                    Some(Err(e)) => break close_for(&e),
-                    Some(Ok(Message::Text(text))) => {
-                        if let Flow::Close(code, reason) = self.on_text(&text, &mut pending).await {
-                            break Some((code, reason));
+                msg = stream.next(), if pending.len() < max_in_flight => {
+                    if matches!(msg, Some(Ok(_))) {
+                        last_heard = tokio::time::Instant::now();
+                    }
+                    match msg {
+                        None => break None,
+                        Some(Err(e)) => break close_for(&e),
+                        Some(Ok(Message::Text(text))) => {
+                            if let Flow::Close(code, reason) =
+                                self.on_text(&text, &mut pending).await
+                            {
+                                break Some((code, reason));
+                            }
                         }
+                        Some(Ok(Message::Binary(_))) => {
+                            break Some((
+                                close::UNSUPPORTED_DATA,
+                                "binary frames are not supported: send JSON text frames"
+                                    .to_string(),
+                            ));
+                        }
+                        Some(Ok(Message::Close(_))) => break None,
+                        // Ping/pong: tungstenite answers pings itself; a pong is a heartbeat.
+                        Some(Ok(_)) => {}
                     }
-                    Some(Ok(Message::Binary(_))) => {
-                        break Some((
-                            close::UNSUPPORTED_DATA,
-                            "binary frames are not supported: send JSON text frames".to_string(),
-                        ));
-                    }
-                    Some(Ok(Message::Close(_))) => break None,
-                    Some(Ok(_)) => {} // ping/pong: tungstenite answers pings itself
-                },
+                }
             }
         };
         // Writes already queued commit whatever happens to this socket; answer them if
@@ -189,21 +258,13 @@ impl Session {
         text: &str,
         pending: &mut FuturesUnordered<BoxFuture<'static, Utf8Bytes>>,
     ) -> Flow {
-        let request: Request = match serde_json::from_str(text) {
+        if let Err(flow) = self.admit(text).await {
+            return flow;
+        }
+        let request = match frame::decode_request(text) {
             Ok(r) => r,
-            Err(e) => {
-                // Answer with the reqId if the frame has one at all.
-                let req_id = serde_json::from_str::<Value>(text)
-                    .ok()
-                    .and_then(|v| v.get("reqId").and_then(Value::as_u64))
-                    .unwrap_or(0);
-                let error = OpError::new(
-                    codes::ERR_SVR_COMM_INVALID_REQUEST,
-                    format!(
-                        "malformed request ({e}): expected {{\"reqId\": N, \"op\": \"…\", \"params\": {{…}}}}"
-                    ),
-                );
-                self.answer(req_id, Err(error)).await;
+            Err(rejected) => {
+                self.answer(rejected.req_id, Err(rejected.error)).await;
                 return Flow::Continue;
             }
         };

@@ -17,16 +17,31 @@ pub enum Context {
     Messages,
     Composer,
     Filter,
+    /// The targeted-member picker overlay.
+    Picker,
+    /// The custom-message editor overlay.
+    CustomMessage,
+    /// The send-options panel overlay.
+    SendOptions,
+    /// The conversation custom-data editor overlay.
+    ConversationData,
+    /// The message and conversation details overlays.
+    Details,
     Help,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::List,
         Context::Messages,
         Context::Composer,
         Context::Filter,
+        Context::Picker,
+        Context::CustomMessage,
+        Context::SendOptions,
+        Context::ConversationData,
+        Context::Details,
         Context::Help,
     ];
 
@@ -37,6 +52,11 @@ impl Context {
             Context::Messages => "messages",
             Context::Composer => "composer",
             Context::Filter => "filter",
+            Context::Picker => "picker",
+            Context::CustomMessage => "custom_message",
+            Context::SendOptions => "send_options",
+            Context::ConversationData => "conversation_data",
+            Context::Details => "details",
             Context::Help => "help",
         }
     }
@@ -53,14 +73,29 @@ impl Context {
             Context::Messages => "Messages",
             Context::Composer => "Composer",
             Context::Filter => "Filter",
+            Context::Picker => "Targeted-member picker",
+            Context::CustomMessage => "Custom-message editor",
+            Context::SendOptions => "Send options",
+            Context::ConversationData => "Conversation custom data",
+            Context::Details => "Details",
             Context::Help => "Help",
         }
     }
 
     /// Contexts where typed characters are text, not commands (unless the context
-    /// itself binds that exact key).
+    /// itself binds that exact key). The send-options panel takes text on its text
+    /// rows; there even its own bindings of plain keys give way (see
+    /// `App::raw_input`).
     pub fn takes_text(self) -> bool {
-        matches!(self, Context::Composer | Context::Filter)
+        matches!(
+            self,
+            Context::Composer
+                | Context::Filter
+                | Context::Picker
+                | Context::CustomMessage
+                | Context::SendOptions
+                | Context::ConversationData
+        )
     }
 }
 
@@ -88,6 +123,33 @@ pub enum Action {
     Resend,
     Send,
     Newline,
+    /// Confirm an overlay (arm the picked receivers, apply options or custom data).
+    Confirm,
+    /// Mark a conversation, select a member, flip an option.
+    Toggle,
+    /// Select every member the picker shows (or unselect them all).
+    SelectAll,
+    NextField,
+    PrevField,
+    /// Change the focused option's value (priority).
+    NextValue,
+    PrevValue,
+    /// Turn JSON validation of the custom message's data on or off.
+    ValidateJson,
+    /// Reset every send option to V2TIM's default.
+    Reset,
+    /// Open the targeted-member picker.
+    PickTargets,
+    /// Open the custom-message editor.
+    CustomMessage,
+    /// Open the send-options panel.
+    SendOptions,
+    /// Details of the selected message or conversation.
+    Details,
+    /// Expand or collapse custom messages.
+    Expand,
+    /// Edit the custom data of the marked (or selected) conversations.
+    ConversationData,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -122,10 +184,11 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 21] = [
+    pub const BINDABLE: [Action; 36] = [
         Action::Send,
         Action::Newline,
         Action::Open,
+        Action::Confirm,
         Action::Compose,
         Action::Back,
         Action::SelectNext,
@@ -134,12 +197,26 @@ impl Action {
         Action::PageDown,
         Action::SelectFirst,
         Action::SelectLast,
+        Action::Toggle,
+        Action::SelectAll,
+        Action::NextField,
+        Action::PrevField,
+        Action::PrevValue,
+        Action::NextValue,
+        Action::ValidateJson,
+        Action::Reset,
         Action::Filter,
         Action::NextUnread,
         Action::NextConversation,
         Action::PrevConversation,
         Action::TogglePin,
         Action::Resend,
+        Action::PickTargets,
+        Action::CustomMessage,
+        Action::SendOptions,
+        Action::Details,
+        Action::Expand,
+        Action::ConversationData,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Help,
@@ -170,6 +247,21 @@ impl Action {
             Action::Resend => "resend",
             Action::Send => "send",
             Action::Newline => "newline",
+            Action::Confirm => "confirm",
+            Action::Toggle => "toggle",
+            Action::SelectAll => "select_all",
+            Action::NextField => "next_field",
+            Action::PrevField => "prev_field",
+            Action::NextValue => "next_value",
+            Action::PrevValue => "prev_value",
+            Action::ValidateJson => "validate_json",
+            Action::Reset => "reset",
+            Action::PickTargets => "pick_targets",
+            Action::CustomMessage => "custom_message",
+            Action::SendOptions => "send_options",
+            Action::Details => "details",
+            Action::Expand => "expand",
+            Action::ConversationData => "conversation_data",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -197,21 +289,48 @@ impl Action {
         use Context::*;
         match self {
             Action::Quit => &[Global, List],
-            Action::Help => &[Global, List, Messages, Help],
+            Action::Help => &[Global, List, Messages, Details, Help],
             Action::FocusNext | Action::FocusPrev => &[Global, List, Messages, Composer],
             Action::Filter => &[Global, List, Messages],
             Action::NextUnread | Action::NextConversation | Action::PrevConversation => {
                 &[Global, List, Messages, Composer]
             }
-            Action::SelectNext | Action::SelectPrev => &[List, Messages, Filter, Help],
-            Action::SelectFirst | Action::SelectLast => &[List, Messages, Help],
-            Action::PageUp | Action::PageDown => &[List, Messages, Composer, Filter, Help],
+            Action::SelectNext | Action::SelectPrev => {
+                &[List, Messages, Filter, Picker, SendOptions, Details, Help]
+            }
+            Action::SelectFirst | Action::SelectLast => &[List, Messages, Picker, Details, Help],
+            Action::PageUp | Action::PageDown => {
+                &[List, Messages, Composer, Filter, Picker, Details, Help]
+            }
             Action::Open => &[List, Filter],
-            Action::Back => &[Messages, Composer, Filter, Help],
+            Action::Back => &[
+                List,
+                Messages,
+                Composer,
+                Filter,
+                Picker,
+                CustomMessage,
+                SendOptions,
+                ConversationData,
+                Details,
+                Help,
+            ],
             Action::TogglePin => &[List],
             Action::Compose => &[List, Messages],
             Action::Resend => &[Messages],
-            Action::Send | Action::Newline => &[Composer],
+            Action::Send => &[Composer, CustomMessage],
+            Action::Newline => &[Composer],
+            Action::Confirm => &[Picker, SendOptions, ConversationData],
+            Action::Toggle => &[List, Picker, SendOptions],
+            Action::SelectAll => &[Picker],
+            Action::NextField | Action::PrevField | Action::ValidateJson => &[CustomMessage],
+            Action::NextValue | Action::PrevValue | Action::Reset => &[SendOptions],
+            Action::PickTargets | Action::CustomMessage | Action::SendOptions => {
+                &[Messages, Composer]
+            }
+            Action::Details => &[List, Messages],
+            Action::Expand => &[Messages],
+            Action::ConversationData => &[List, Details],
             _ => &[],
         }
     }
@@ -222,9 +341,10 @@ impl Action {
 
     /// A word or two for the help bar, depending on where it applies.
     pub fn label(&self, ctx: Context) -> &'static str {
+        use Context as C;
         match (self, ctx) {
             (Action::Quit, _) => "quit",
-            (Action::Help, Context::Help) => "close",
+            (Action::Help, C::Help) => "close",
             (Action::Help, _) => "help",
             (Action::FocusNext, _) => "next pane",
             (Action::FocusPrev, _) => "prev pane",
@@ -232,33 +352,54 @@ impl Action {
             (Action::NextUnread, _) => "next unread",
             (Action::NextConversation, _) => "next chat",
             (Action::PrevConversation, _) => "prev chat",
-            (Action::SelectNext | Action::SelectPrev, Context::Help) => "scroll",
-            (Action::SelectNext | Action::SelectPrev, Context::Messages) => "select",
+            (Action::SelectNext | Action::SelectPrev, C::Help | C::Details) => "scroll",
+            (Action::SelectNext | Action::SelectPrev, C::Messages) => "select",
             (Action::SelectNext | Action::SelectPrev, _) => "move",
-            (Action::SelectFirst, Context::Messages) => "oldest",
-            (Action::SelectLast, Context::Messages) => "latest",
+            (Action::SelectFirst, C::Messages) => "oldest",
+            (Action::SelectLast, C::Messages) => "latest",
             (Action::SelectFirst, _) => "top",
             (Action::SelectLast, _) => "bottom",
-            (Action::PageUp | Action::PageDown, Context::Composer) => "scroll",
+            (Action::PageUp | Action::PageDown, C::Composer) => "scroll",
             (Action::PageUp | Action::PageDown, _) => "page",
             (Action::Open, _) => "open",
-            (Action::Back, Context::Filter) => "cancel",
-            (Action::Back, Context::Help) => "close",
+            (Action::Back, C::Filter | C::Picker | C::SendOptions) => "cancel",
+            (Action::Back, C::Help | C::Details | C::CustomMessage | C::ConversationData) => {
+                "close"
+            }
+            (Action::Back, C::List) => "unmark",
             (Action::Back, _) => "back",
             (Action::TogglePin, _) => "pin",
             (Action::Compose, _) => "write",
             (Action::Resend, _) => "resend",
             (Action::Send, _) => "send",
             (Action::Newline, _) => "newline",
+            (Action::Confirm, C::Picker) => "done",
+            (Action::Confirm, _) => "apply",
+            (Action::Toggle, C::List) => "mark",
+            (Action::Toggle, C::Picker) => "select",
+            (Action::Toggle, _) => "toggle",
+            (Action::SelectAll, _) => "all shown",
+            (Action::NextField, _) => "next field",
+            (Action::PrevField, _) => "prev field",
+            (Action::NextValue | Action::PrevValue, _) => "change",
+            (Action::ValidateJson, _) => "check JSON",
+            (Action::Reset, _) => "reset all",
+            (Action::PickTargets, _) => "send to…",
+            (Action::CustomMessage, _) => "custom msg",
+            (Action::SendOptions, _) => "options",
+            (Action::Details, _) => "details",
+            (Action::Expand, _) => "expand",
+            (Action::ConversationData, _) => "custom data",
             _ => "",
         }
     }
 
     /// One sentence for the help overlay.
     pub fn description(&self, ctx: Context) -> &'static str {
+        use Context as C;
         match (self, ctx) {
             (Action::Quit, _) => "Quit termim (drafts are kept)",
-            (Action::Help, Context::Help) => "Close the help",
+            (Action::Help, C::Help) => "Close the help",
             (Action::Help, _) => "Show every key binding",
             (Action::FocusNext, _) => "Focus the next pane",
             (Action::FocusPrev, _) => "Focus the previous pane",
@@ -266,35 +407,66 @@ impl Action {
             (Action::NextUnread, _) => "Open the next unread conversation",
             (Action::NextConversation, _) => "Open the next conversation in the list",
             (Action::PrevConversation, _) => "Open the previous conversation in the list",
-            (Action::SelectNext, Context::Help) => "Scroll down",
-            (Action::SelectPrev, Context::Help) => "Scroll up",
-            (Action::SelectNext, Context::Messages) => "Select the next (newer) message",
-            (Action::SelectPrev, Context::Messages) => "Select the previous (older) message",
-            (Action::SelectNext, Context::Filter) => "Next match",
-            (Action::SelectPrev, Context::Filter) => "Previous match",
+            (Action::SelectNext, C::Help | C::Details) => "Scroll down",
+            (Action::SelectPrev, C::Help | C::Details) => "Scroll up",
+            (Action::SelectNext, C::Messages) => "Select the next (newer) message",
+            (Action::SelectPrev, C::Messages) => "Select the previous (older) message",
+            (Action::SelectNext, C::Filter) => "Next match",
+            (Action::SelectPrev, C::Filter) => "Previous match",
+            (Action::SelectNext, C::Picker) => "Next member",
+            (Action::SelectPrev, C::Picker) => "Previous member",
+            (Action::SelectNext, C::SendOptions) => "Next option",
+            (Action::SelectPrev, C::SendOptions) => "Previous option",
             (Action::SelectNext, _) => "Select the next conversation",
             (Action::SelectPrev, _) => "Select the previous conversation",
-            (Action::SelectFirst, Context::Messages) => "Jump to the oldest loaded message",
-            (Action::SelectLast, Context::Messages) => "Jump to the latest message",
+            (Action::SelectFirst, C::Messages) => "Jump to the oldest loaded message",
+            (Action::SelectLast, C::Messages) => "Jump to the latest message",
             (Action::SelectFirst, _) => "Jump to the top",
             (Action::SelectLast, _) => "Jump to the bottom",
-            (Action::PageUp, Context::List | Context::Filter) => "Move up one page",
-            (Action::PageDown, Context::List | Context::Filter) => "Move down one page",
-            (Action::PageUp, Context::Help) => "Scroll up one page",
-            (Action::PageDown, Context::Help) => "Scroll down one page",
+            (Action::PageUp, C::List | C::Filter | C::Picker) => "Move up one page",
+            (Action::PageDown, C::List | C::Filter | C::Picker) => "Move down one page",
+            (Action::PageUp, C::Help | C::Details) => "Scroll up one page",
+            (Action::PageDown, C::Help | C::Details) => "Scroll down one page",
             (Action::PageUp, _) => "Scroll history up a page (loads older)",
             (Action::PageDown, _) => "Scroll history down a page",
-            (Action::Open, Context::Filter) => "Open the highlighted match",
+            (Action::Open, C::Filter) => "Open the highlighted match",
             (Action::Open, _) => "Open the selected conversation",
-            (Action::Back, Context::Filter) => "Close the filter",
-            (Action::Back, Context::Help) => "Close the help",
-            (Action::Back, Context::Messages) => "Clear the selection, then go to the list",
-            (Action::Back, _) => "Leave the composer (the draft is kept)",
+            (Action::Back, C::Filter) => "Close the filter",
+            (Action::Back, C::Help) => "Close the help",
+            (Action::Back, C::Messages) => "Clear the selection, then go to the list",
+            (Action::Back, C::List) => "Unmark every marked conversation",
+            (Action::Back, C::Picker) => "Close the picker, changing nothing",
+            (Action::Back, C::CustomMessage) => "Close the editor (what you wrote is kept)",
+            (Action::Back, C::SendOptions) => "Close the panel, discarding changes",
+            (Action::Back, C::ConversationData) => "Close the editor",
+            (Action::Back, C::Details) => "Close the details",
+            (Action::Back, _) => "Stop targeting if armed, else leave the composer",
             (Action::TogglePin, _) => "Pin or unpin the selected conversation",
             (Action::Compose, _) => "Write in the open conversation",
             (Action::Resend, _) => "Resend the selected failed message",
+            (Action::Send, C::CustomMessage) => "Send the custom message",
             (Action::Send, _) => "Send the message",
             (Action::Newline, _) => "Insert a line break",
+            (Action::Confirm, C::Picker) => "Arm the selection (none selected: to everyone)",
+            (Action::Confirm, C::SendOptions) => "Use these options for this conversation",
+            (Action::Confirm, _) => "Set the custom data on every listed conversation",
+            (Action::Toggle, C::List) => "Mark or unmark the conversation (for custom data)",
+            (Action::Toggle, C::Picker) => "Select or unselect the member",
+            (Action::Toggle, _) => "Turn the option on or off",
+            (Action::SelectAll, _) => "Select all members shown (again: unselect them)",
+            (Action::NextField, _) => "Next field",
+            (Action::PrevField, _) => "Previous field",
+            (Action::NextValue, _) => "Next value of the option",
+            (Action::PrevValue, _) => "Previous value of the option",
+            (Action::ValidateJson, _) => "Check the data as JSON (any text can be sent)",
+            (Action::Reset, _) => "Reset every option to its default",
+            (Action::PickTargets, _) => "Send the next message to chosen members only",
+            (Action::CustomMessage, _) => "Write a custom message (data, desc, extension)",
+            (Action::SendOptions, _) => "Send options here: priority, flags, custom data",
+            (Action::Details, C::List) => "Show the conversation's details and custom data",
+            (Action::Details, _) => "Show every field of the selected message",
+            (Action::Expand, _) => "Expand/collapse custom messages (selected or all)",
+            (Action::ConversationData, _) => "Set custom data on the marked or selected chats",
             _ => "",
         }
     }
@@ -303,13 +475,14 @@ impl Action {
     /// so it survives a narrow terminal.
     pub fn bar_priority(&self) -> u8 {
         match self {
-            Action::Send | Action::Open => 0,
-            Action::Newline | Action::Back => 1,
-            Action::Help => 2,
-            Action::SelectNext | Action::SelectPrev => 3,
-            Action::Compose | Action::Resend => 4,
-            Action::Filter => 5,
-            Action::FocusNext => 6,
+            Action::Send | Action::Open | Action::Confirm => 0,
+            Action::Newline | Action::Back | Action::NextField => 1,
+            Action::Help | Action::PrevValue | Action::NextValue | Action::ValidateJson => 2,
+            Action::SelectNext | Action::SelectPrev | Action::Toggle | Action::SelectAll => 3,
+            Action::Compose | Action::Resend | Action::Reset | Action::ConversationData => 4,
+            Action::Details => 5,
+            Action::Filter | Action::PickTargets => 5,
+            Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,
             Action::Quit => 7,
             Action::NextUnread | Action::TogglePin => 8,
             _ => 9,
@@ -326,6 +499,8 @@ impl Action {
                 | Action::NextConversation
                 | Action::PrevConversation
                 | Action::PageDown
+                | Action::PrevField
+                | Action::NextValue
         )
     }
 }
@@ -352,6 +527,22 @@ mod tests {
             serde_json::from_str::<Action>("\"tick\"").is_err(),
             "internal actions can't be bound"
         );
+    }
+
+    #[test]
+    fn descriptions_fit_the_help_overlay_at_80_columns() {
+        // The help overlay at 80 columns leaves 52 for a description.
+        for a in Action::BINDABLE {
+            for &ctx in a.contexts() {
+                let d = a.description(ctx);
+                assert!(
+                    d.chars().count() <= 52,
+                    "{} in {}: {d:?}",
+                    a.name(),
+                    ctx.name()
+                );
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::effect::{
 use super::event::{ConnectionStatus, SdkEvent};
 use super::fuzzy::fuzzy_match;
 use super::keymap::Keymap;
+use super::overlay::{ConversationDataEditor, CustomEditor, MemberPicker, SendOptionsPanel};
 use super::theme::Theme;
 use super::window::{LoadState, MessageWindow};
 use crate::model::{
@@ -48,20 +49,46 @@ impl Focus {
     }
 }
 
-/// A modal on top of the panes; it gets keys first.
-///
-/// Issue 4 adds: `MemberPicker`, `CustomMessage`, `SendOptions`,
-/// `ConversationData`, `MessageDetails` — each with its own [`Context`] in the
-/// keymap, placed first in [`App::focus_chain`].
+/// A modal on top of the panes; it gets keys first (its [`Context`] heads
+/// [`App::focus_chain`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    /// Choose the receivers of a targeted group message.
+    Picker(Box<MemberPicker>),
+    /// Write a custom message (data, desc, extension).
+    CustomMessage(Box<CustomEditor>),
+    /// Every `sendMessage` option for the next sends in a conversation.
+    SendOptions(Box<SendOptionsPanel>),
+    /// Set one custom-data string on several conversations.
+    ConversationData(Box<ConversationDataEditor>),
+    /// Every field of one message (found by [`message_key`] in its window).
+    MessageDetails {
+        conversation_id: String,
+        key: String,
+        scroll: usize,
+    },
+    /// A conversation's fields, custom data included (live: changes from other
+    /// devices show as they arrive).
+    ConversationDetails {
+        conversation_id: String,
+        scroll: usize,
+    },
 }
 
 impl Overlay {
     pub fn context(&self) -> Context {
         match self {
             Overlay::Help { .. } => Context::Help,
+            Overlay::Picker(_) => Context::Picker,
+            Overlay::CustomMessage(_) => Context::CustomMessage,
+            Overlay::SendOptions(_) => Context::SendOptions,
+            Overlay::ConversationData(_) => Context::ConversationData,
+            Overlay::MessageDetails { .. } | Overlay::ConversationDetails { .. } => {
+                Context::Details
+            }
         }
     }
 }
@@ -137,6 +164,19 @@ pub struct App {
 
     pub focus: Focus,
     pub overlay: Option<Overlay>,
+    /// An overlay waiting under the help overlay (help opened from it), restored
+    /// when the help closes.
+    pub overlay_under: Option<Overlay>,
+    /// Conversations marked in the list (Space), in marking order: the targets of
+    /// the custom-data editor.
+    pub marked: Vec<String>,
+    /// Custom messages expanded in full, by message key.
+    pub expanded: HashSet<String>,
+    /// Conversations whose custom messages are all expanded.
+    pub expand_all: HashSet<String>,
+    /// Custom messages being written, per conversation, kept while the editor is
+    /// closed (and given back when creating one fails).
+    pub custom_drafts: HashMap<String, Box<CustomEditor>>,
     pub composer: TextArea<'static>,
     pub compose: HashMap<String, ComposeState>,
     /// Why a message failed to send, by creation id.
@@ -178,6 +218,11 @@ impl App {
             window_lru: Vec::new(),
             focus: Focus::List,
             overlay: None,
+            overlay_under: None,
+            marked: Vec::new(),
+            expanded: HashSet::new(),
+            expand_all: HashSet::new(),
+            custom_drafts: HashMap::new(),
             composer: new_composer(),
             compose: HashMap::new(),
             send_errors: HashMap::new(),
@@ -299,14 +344,19 @@ impl App {
     /// Would `action` do something now? The help bar only offers what would.
     pub fn available(&self, action: &super::action::Action) -> bool {
         use super::action::Action as A;
-        if self.overlay.is_some() {
-            // The overlay's own keys, and a way out.
-            return matches!(
-                action,
-                A::Back | A::SelectNext | A::SelectPrev | A::PageUp | A::PageDown | A::Quit
-            );
+        if let Some(o) = &self.overlay {
+            return super::overlay::available(self, o, action);
         }
+        let in_list = self.filter.is_none() && self.focus == Focus::List;
         match action {
+            A::Back if in_list => !self.marked.is_empty(),
+            A::Toggle | A::Details | A::ConversationData if in_list => self.list_len() > 0,
+            A::PickTargets => self.open_conversation().is_some_and(Self::targets_allowed),
+            A::CustomMessage | A::SendOptions => self.open_conversation().is_some(),
+            A::Details => self.open_window().is_some_and(|w| !w.messages.is_empty()),
+            A::Expand => self
+                .open_window()
+                .is_some_and(|w| w.messages.iter().any(|m| m.custom_elem.is_some())),
             A::Filter => !self.conversations.is_empty(),
             A::PageUp | A::PageDown if self.filter.is_some() || self.focus == Focus::List => {
                 self.list_len() > self.list_page()
@@ -327,6 +377,42 @@ impl App {
             }),
             A::NextConversation | A::PrevConversation => self.conversations.len() > 1,
             _ => true,
+        }
+    }
+
+    /// The help bar's label for `action`, where the app's state changes what it does.
+    pub fn bar_label(&self, action: &super::action::Action, label: &'static str) -> &'static str {
+        let armed = self
+            .open
+            .as_deref()
+            .and_then(|id| self.compose.get(id))
+            .is_some_and(|cs| !cs.targets.is_empty());
+        match action {
+            super::action::Action::Back
+                if self.overlay.is_none() && self.focus == Focus::Composer && armed =>
+            {
+                "to everyone"
+            }
+            _ => label,
+        }
+    }
+
+    /// Can a targeted message go to this conversation (a group of a type that has
+    /// them; V2TIM: not Community, not AVChatRoom)?
+    pub fn targets_allowed(c: &Conversation) -> bool {
+        Self::is_group(c)
+            && c.group_type
+                .as_deref()
+                .and_then(GroupType::parse)
+                .is_none_or(GroupType::supports_targeted)
+    }
+
+    /// Should this key go to the overlay's text field even though a binding claims
+    /// it? (Space, arrows and editing keys on a text row of the send-options panel.)
+    pub fn raw_input(&self, key: &super::keymap::KeyChord) -> bool {
+        match &self.overlay {
+            Some(Overlay::SendOptions(p)) => p.wants_raw(key),
+            _ => false,
         }
     }
 
@@ -721,6 +807,7 @@ impl App {
                 self.merge_conversations(list)
             }
             SdkEvent::ConversationDeleted(ids) => {
+                self.marked.retain(|m| !ids.contains(m));
                 for id in &ids {
                     self.conversations.retain(|c| &c.conversation_id != id);
                     self.windows.remove(id);
@@ -974,7 +1061,21 @@ impl App {
                 content,
                 error,
             } => {
-                // Nothing is lost: the text goes back where it came from.
+                // Nothing is lost: the content goes back where it came from.
+                if let OutgoingContent::Custom {
+                    data,
+                    desc,
+                    extension,
+                } = &content
+                {
+                    super::overlay::custom_editor::give_back(
+                        self,
+                        &conversation_id,
+                        data,
+                        desc,
+                        extension,
+                    );
+                }
                 if let OutgoingContent::Text(text) = content {
                     if self.open.as_deref() == Some(conversation_id.as_str()) {
                         if self.composer_text().trim().is_empty() {
@@ -987,7 +1088,7 @@ impl App {
                         }
                     }
                 }
-                self.notify_error(format!("Not sent: {error}"));
+                self.notify_error(format!("Not sent: {}", super::explain::failure(&error)));
                 Vec::new()
             }
             EffectResult::MessageSent {
@@ -1016,7 +1117,7 @@ impl App {
                 {
                     lm.status = MessageStatus::SendFail;
                 }
-                self.notify_error(format!("Not sent: {error}"));
+                self.notify_error(format!("Not sent: {}", super::explain::failure(&error)));
                 self.send_errors.insert(id, error);
                 Vec::new()
             }
@@ -1037,6 +1138,19 @@ impl App {
                     self.cleaning.insert(conversation_id.clone());
                     return vec![Effect::CleanUnread { conversation_id }];
                 }
+                Vec::new()
+            }
+            EffectResult::Members {
+                group_id,
+                next_seq,
+                result,
+            } => super::overlay::picker::on_members(self, &group_id, &next_seq, result),
+            EffectResult::ConversationDataSet {
+                conversation_ids,
+                data,
+                result,
+            } => {
+                super::overlay::conv_data::on_result(self, &conversation_ids, &data, result);
                 Vec::new()
             }
             EffectResult::Failed { what, error } => {

@@ -9,7 +9,10 @@ use std::future::Future;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::model::{Conversation, Message, OfflinePushInfo, Priority};
+use crate::model::{
+    Conversation, ConversationOperationResult, GroupMemberInfoResult, Message, OfflinePushInfo,
+    Priority,
+};
 
 /// An SDK error as the UI shows it ("<code>: <desc>").
 pub use crate::sdk::TimError as SdkError;
@@ -147,6 +150,19 @@ pub enum Effect {
         conversation_id: String,
         pinned: bool,
     },
+    /// `get_group_member_list(group_id, ALL, next_seq, count)` → [`EffectResult::Members`]
+    /// (one page; the picker asks for the next one).
+    LoadMembers {
+        group_id: String,
+        next_seq: String,
+        count: u32,
+    },
+    /// `set_conversation_custom_data(ids, data)` →
+    /// [`EffectResult::ConversationDataSet`] (one result per conversation).
+    SetConversationData {
+        conversation_ids: Vec<String>,
+        data: String,
+    },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }
@@ -197,6 +213,20 @@ pub enum EffectResult {
     UnreadCleaned {
         conversation_id: String,
         error: Option<SdkError>,
+    },
+    /// A page of group members (for the picker), or why there is none.
+    Members {
+        group_id: String,
+        /// The `next_seq` the page was asked for.
+        next_seq: String,
+        result: Result<GroupMemberInfoResult, SdkError>,
+    },
+    /// `set_conversation_custom_data` answered: one result per conversation, or the
+    /// error that refused the whole request.
+    ConversationDataSet {
+        conversation_ids: Vec<String>,
+        data: String,
+        result: Result<Vec<ConversationOperationResult>, SdkError>,
     },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
     Failed {

@@ -237,7 +237,7 @@ pub enum KeymapError {
     #[error("keymap: not valid TOML: {0}")]
     Toml(String),
     #[error(
-        "keymap: unknown context [{0}]; contexts are global, list, messages, composer, filter, help"
+        "keymap: unknown context [{0}]; contexts are global, list, messages, composer, filter, picker, custom_message, send_options, conversation_data, details, help"
     )]
     UnknownContext(String),
     #[error("keymap: [{0}] must be a table of action = [\"key\", …]")]
@@ -496,6 +496,7 @@ impl Keymap {
                 Action::SelectNext => Some((Action::SelectPrev, true)),
                 Action::SelectPrev => Some((Action::SelectNext, false)),
                 Action::PageUp => Some((Action::PageDown, true)),
+                Action::PrevValue => Some((Action::NextValue, true)),
                 _ => None,
             };
             if let Some((other, after)) = pair {

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::effect::{
     Effect, EffectResult, EffectRunner, HistoryDirection, Outgoing, OutgoingContent, ResultSender,
 };
-use crate::model::{ConversationId, ConversationTarget, Message};
+use crate::model::{ConversationId, ConversationTarget, Message, member_filter};
 use crate::protocol::codes;
 use crate::sdk::{HistoryGetType, HistoryOptions, SendParams, Tim, TimError};
 
@@ -123,9 +123,16 @@ async fn run_send(tim: &Tim, job: SendJob, results: &ResultSender) {
             let id = created.id.clone();
             let mut shown = created.message_info;
             // What the pane shows while sending: the options the send will carry.
-            shown.local_custom_data = out.options.local_custom_data.clone();
-            shown.cloud_custom_data = out.options.cloud_custom_data.clone();
-            shown.is_online_only = out.options.online_user_only;
+            let o = &out.options;
+            shown.local_custom_data = o.local_custom_data.clone();
+            shown.cloud_custom_data = o.cloud_custom_data.clone();
+            shown.is_online_only = o.online_user_only;
+            shown.priority = o.priority;
+            shown.need_read_receipt = o.need_read_receipt;
+            shown.is_excluded_from_unread_count = o.is_excluded_from_unread_count;
+            shown.is_excluded_from_last_message = o.is_excluded_from_last_message;
+            shown.is_support_message_extension = o.is_support_message_extension;
+            shown.offline_push_info = o.offline_push_info.clone();
             let _ = results.send(EffectResult::MessageCreated {
                 conversation_id: conversation_id.clone(),
                 message: shown,
@@ -324,6 +331,37 @@ impl EffectRunner for SdkRunner {
                             error,
                         });
                     }
+                });
+            }
+            Effect::LoadMembers {
+                group_id,
+                next_seq,
+                count,
+            } => {
+                tokio::spawn(async move {
+                    let result = tim
+                        .get_group_member_list(&group_id, member_filter::ALL, &next_seq, count)
+                        .await;
+                    let _ = tx.send(EffectResult::Members {
+                        group_id,
+                        next_seq,
+                        result,
+                    });
+                });
+            }
+            Effect::SetConversationData {
+                conversation_ids,
+                data,
+            } => {
+                self.must_finish.spawn(async move {
+                    let result = tim
+                        .set_conversation_custom_data(&conversation_ids, &data)
+                        .await;
+                    let _ = tx.send(EffectResult::ConversationDataSet {
+                        conversation_ids,
+                        data,
+                        result,
+                    });
                 });
             }
             // The loop handles quitting itself.

@@ -50,6 +50,11 @@ pub struct Theme {
     pub help_key: Style,
     pub help_label: Style,
     pub new_below: Style,
+    pub ok: Style,
+    pub marked: Style,
+    pub local_only: Style,
+    pub error_mark: Style,
+    pub input: Style,
     pub sender_colors: Vec<Color>,
     pub sender_self: Style,
 }
@@ -145,6 +150,11 @@ impl Theme {
             help_key: style("help_key")?,
             help_label: style("help_label")?,
             new_below: style("new_below")?,
+            ok: style("ok")?,
+            marked: style("marked")?,
+            local_only: style("local_only")?,
+            error_mark: style("error_mark")?,
+            input: style("input")?,
             sender_colors,
             sender_self: style("sender_self")?,
         })

@@ -9,6 +9,7 @@ use super::app::{App, FilterState, Focus, Overlay};
 use super::effect::{Effect, HistoryAnchor, HistoryDirection, Outgoing, OutgoingContent};
 use super::keymap::{KeyChord, is_press};
 use super::layout::{LIST_ROW_HEIGHT, inner};
+use super::overlay;
 use super::view::help;
 use super::view::list::visible_offset;
 use super::view::messages::{MsgCtx, message_height};
@@ -63,6 +64,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let chord = KeyChord::from_event(&key);
+    if app.raw_input(&chord) {
+        return update(app, Action::Input(key));
+    }
     let chain = app.focus_chain();
     for ctx in &chain {
         if let Some(action) = app.keymap.lookup(*ctx, &chord) {
@@ -91,8 +95,60 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     effects
 }
 
+/// Contexts of the composer-power overlays (see [`super::overlay`]).
+fn overlay_context(ctx: Context) -> bool {
+    matches!(
+        ctx,
+        Context::Picker
+            | Context::CustomMessage
+            | Context::SendOptions
+            | Context::ConversationData
+            | Context::Details
+    )
+}
+
 fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
     let ctx = active(app);
+    if overlay_context(ctx) {
+        match &action {
+            // Help, quitting and the runtime's own inputs work as anywhere.
+            Action::Help
+            | Action::Quit
+            | Action::Tick(_)
+            | Action::Resize(..)
+            | Action::TerminalFocus(_) => {}
+            a if a.allowed_in(ctx)
+                || matches!(
+                    a,
+                    Action::Input(_)
+                        | Action::Paste(_)
+                        | Action::Scroll { .. }
+                        | Action::Click { .. }
+                ) =>
+            {
+                return overlay::handle(app, action);
+            }
+            // Pane and global keys wait until the overlay is closed.
+            _ => return Vec::new(),
+        }
+    }
+    // The help over another overlay: only the help's own keys (navigating away would
+    // strand the overlay underneath).
+    if ctx == Context::Help
+        && app.overlay_under.is_some()
+        && !action.allowed_in(Context::Help)
+        && !matches!(
+            action,
+            Action::Quit
+                | Action::Tick(_)
+                | Action::Resize(..)
+                | Action::TerminalFocus(_)
+                | Action::Scroll { .. }
+                | Action::Click { .. }
+        )
+    {
+        return Vec::new();
+    }
     match action {
         Action::Quit => {
             let mut e: Vec<Effect> = app.stash_draft().into_iter().collect();
@@ -101,10 +157,14 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             e
         }
         Action::Help => {
-            app.overlay = match app.overlay {
-                Some(Overlay::Help { .. }) => None,
-                _ => Some(Overlay::Help { scroll: 0 }),
-            };
+            match app.overlay.take() {
+                Some(Overlay::Help { .. }) => app.overlay = app.overlay_under.take(),
+                other => {
+                    // An overlay opened before the help waits under it.
+                    app.overlay_under = other;
+                    app.overlay = Some(Overlay::Help { scroll: 0 });
+                }
+            }
             Vec::new()
         }
         Action::FocusNext | Action::FocusPrev => {
@@ -268,7 +328,8 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Back => {
             match ctx {
                 Context::Filter => app.filter = None,
-                Context::Help => app.overlay = None,
+                Context::Help => app.overlay = app.overlay_under.take(),
+                Context::List => app.marked.clear(),
                 Context::Messages => {
                     let w = app.open.as_deref().and_then(|id| app.windows.get_mut(id));
                     match w {
@@ -276,7 +337,20 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
                         _ => app.focus = Focus::List,
                     }
                 }
-                Context::Composer => app.focus = Focus::List,
+                Context::Composer => {
+                    let armed = app
+                        .open
+                        .as_deref()
+                        .and_then(|id| app.compose.get_mut(id))
+                        .filter(|cs| !cs.targets.is_empty());
+                    match armed {
+                        Some(cs) => {
+                            cs.targets.clear();
+                            app.notify("Targeting off: the next message goes to the whole group");
+                        }
+                        None => app.focus = Focus::List,
+                    }
+                }
                 _ => {}
             }
             Vec::new()
@@ -308,6 +382,55 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Resend => resend(app),
+        Action::PickTargets => overlay::picker::open(app),
+        Action::CustomMessage => overlay::custom_editor::open(app),
+        Action::SendOptions => {
+            overlay::send_options::open(app);
+            Vec::new()
+        }
+        Action::Details => {
+            match ctx {
+                Context::List => {
+                    if let Some(id) = selected_conversation(app) {
+                        overlay::details::open_conversation(app, id);
+                    }
+                }
+                _ => overlay::details::open_message(app),
+            }
+            Vec::new()
+        }
+        Action::ConversationData => {
+            let ids = overlay::conv_data::targets_from_list(app);
+            overlay::conv_data::open(app, ids);
+            Vec::new()
+        }
+        Action::Toggle => {
+            if ctx == Context::List
+                && let Some(id) = selected_conversation(app)
+            {
+                match app.marked.iter().position(|m| *m == id) {
+                    Some(i) => {
+                        app.marked.remove(i);
+                    }
+                    None => app.marked.push(id),
+                }
+                move_list(app, 1);
+            }
+            Vec::new()
+        }
+        Action::Expand => {
+            expand(app);
+            Vec::new()
+        }
+        // Overlay-only actions (routed above); nothing to do elsewhere.
+        Action::Confirm
+        | Action::SelectAll
+        | Action::NextField
+        | Action::PrevField
+        | Action::NextValue
+        | Action::PrevValue
+        | Action::ValidateJson
+        | Action::Reset => Vec::new(),
         Action::Send => send(app),
         Action::Newline => {
             if app.open.is_some() {
@@ -335,6 +458,46 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             match app.open.clone() {
                 Some(id) if focused => app.mark_read_if_open(&id).into_iter().collect(),
                 _ => Vec::new(),
+            }
+        }
+    }
+}
+
+/// The conversation selected in the list.
+fn selected_conversation(app: &App) -> Option<String> {
+    app.selected_row()
+        .and_then(|row| app.row_conversation(row))
+        .and_then(|i| app.conversations.get(i))
+        .map(|c| c.conversation_id.clone())
+}
+
+/// Expand or collapse the selected custom message; with none selected, all of the
+/// open conversation's.
+fn expand(app: &mut App) {
+    let Some(id) = app.open.clone() else {
+        return;
+    };
+    let Some(w) = app.windows.get(&id) else {
+        return;
+    };
+    match w
+        .view
+        .selected
+        .and_then(|i| w.messages.get(i).map(|m| (i, m)))
+    {
+        Some((i, m)) if m.custom_elem.is_some() => {
+            let key = super::window::message_key(m).to_string();
+            if !app.expanded.remove(&key) {
+                app.expanded.insert(key);
+            }
+            with_viewport(app, |view, len, height, h, _| {
+                view.ensure_visible(i, len, height, h);
+            });
+        }
+        Some(_) => app.notify("Only custom messages expand"),
+        None => {
+            if !app.expand_all.remove(&id) {
+                app.expand_all.insert(id);
             }
         }
     }
@@ -394,6 +557,9 @@ fn with_viewport<R>(
         me: &app.me,
         send_errors: &app.send_errors,
         resend_key: app.keymap.hint(&[Context::Messages], &Action::Resend),
+        expanded: &app.expanded,
+        expand_all: app.expand_all.contains(&id),
+        expand_key: app.keymap.hint(&[Context::Messages], &Action::Expand),
     };
     let w = app.windows.get_mut(&id)?;
     let msgs = &w.messages;
@@ -631,7 +797,7 @@ fn wheel(app: &mut App, column: u16, row: u16, up: bool) -> Vec<Effect> {
 
 fn click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
     if app.overlay.is_some() {
-        app.overlay = None;
+        app.overlay = app.overlay_under.take();
         return Vec::new();
     }
     let areas = app.areas();

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::model::GroupType;
 use crate::protocol::{
     CreateGroupParams, GetGroupMemberListParams, GetGroupsInfoParams, GroupIdParams, InviteParams,
-    JoinGroupParams, KickParams, op,
+    JoinGroupParams, KickParams, MuteGroupMemberParams, SetGroupMemberRoleParams, op,
 };
 use crate::server::error::OpError;
 use crate::server::store::{Data, WriteCmd};
@@ -83,6 +83,32 @@ pub async fn kick(ctx: &Ctx, params: Value) -> Handled {
         conn: ctx.conn,
         group_id: p.group_id,
         members: p.member_list,
+        now: now(),
+    };
+    write(ctx, cmd).await
+}
+
+pub async fn mute(ctx: &Ctx, params: Value) -> Handled {
+    let p: MuteGroupMemberParams = params_or_answer!(op::MUTE_GROUP_MEMBER, params);
+    let cmd = WriteCmd::Mute {
+        user: ctx.user.clone(),
+        conn: ctx.conn,
+        group_id: p.group_id,
+        member: p.user_id,
+        seconds: p.seconds,
+        now: now(),
+    };
+    write(ctx, cmd).await
+}
+
+pub async fn set_role(ctx: &Ctx, params: Value) -> Handled {
+    let p: SetGroupMemberRoleParams = params_or_answer!(op::SET_GROUP_MEMBER_ROLE, params);
+    let cmd = WriteCmd::SetRole {
+        user: ctx.user.clone(),
+        conn: ctx.conn,
+        group_id: p.group_id,
+        member: p.user_id,
+        role: p.role,
         now: now(),
     };
     write(ctx, cmd).await

@@ -61,6 +61,8 @@ pub async fn route(ctx: &Ctx, op_name: &str, params: Value) -> Handled {
         op::DISMISS_GROUP => group::dismiss(ctx, params).await,
         op::INVITE_USER_TO_GROUP => group::invite(ctx, params).await,
         op::KICK_GROUP_MEMBER => group::kick(ctx, params).await,
+        op::MUTE_GROUP_MEMBER => group::mute(ctx, params).await,
+        op::SET_GROUP_MEMBER_ROLE => group::set_role(ctx, params).await,
         op::GET_JOINED_GROUP_LIST => group::joined(ctx),
         op::GET_GROUPS_INFO => group::info(ctx, params),
         op::GET_GROUP_MEMBER_LIST => group::members(ctx, params),

@@ -140,6 +140,23 @@ pub enum WriteCmd {
         members: Vec<String>,
         now: i64,
     },
+    /// `seconds` 0 unmutes.
+    Mute {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        member: String,
+        seconds: u32,
+        now: i64,
+    },
+    SetRole {
+        user: String,
+        conn: ConnId,
+        group_id: String,
+        member: String,
+        role: u32,
+        now: i64,
+    },
 }
 
 /// A command plus the channel its answer goes back on (after the commit).
@@ -196,6 +213,13 @@ pub enum Effect {
 /// Receives the effects of each committed command, in commit order.
 pub trait CommitSink: Send + Sync + 'static {
     fn deliver(&self, effects: Vec<Effect>);
+}
+
+/// Policies the writer applies (it is the one place that sees every group send).
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// `sendMessage` per group; beyond it 10023. `None`: unlimited.
+    pub group_send_rate: Option<crate::server::limits::Rate>,
 }
 
 /// Storage errors that are not an op's business (opening, migrating).

@@ -64,13 +64,14 @@ pub fn render_help_bar(app: &App, frame: &mut Frame, area: Rect) {
         if !app.available(&item.action) {
             continue;
         }
-        let w = text::width(&item.keys) + 1 + text::width(item.label) + 2;
+        let label = app.bar_label(&item.action, item.label);
+        let w = text::width(&item.keys) + 1 + text::width(label) + 2;
         if used + w > max {
             continue;
         }
         used += w;
         spans.push(Span::styled(item.keys, theme.help_key));
-        spans.push(Span::styled(format!(" {}  ", item.label), theme.help_label));
+        spans.push(Span::styled(format!(" {label}  "), theme.help_label));
     }
     frame
         .buffer_mut()

@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 
+use super::messages::TARGETED;
 use super::pane_block;
 use crate::model::limits::MESSAGE_BODY_MAX;
 use crate::tui::app::{App, Focus};
@@ -27,7 +28,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .map(|u| text::sanitize_line(u).into_owned())
             .collect();
         let more = cs.targets.len().saturating_sub(2);
-        let mut t = format!(" to: {}", shown.join(", "));
+        let mut t = format!(" {TARGETED} to: {}", shown.join(", "));
         if more > 0 {
             t.push_str(&format!(" (+{more})"));
         }

@@ -7,7 +7,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear};
 
-use super::list::{DRAFT, PIN};
+use super::list::{DRAFT, MARK, PIN};
 use super::messages::{CUSTOM, FAILED, ONLINE_ONLY, SENDING, SENT, TARGETED};
 use crate::tui::action::{Action, Context};
 use crate::tui::app::App;
@@ -72,6 +72,7 @@ pub fn help_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let legend = [
         (PIN, "pinned", theme.pin),
         (DRAFT, "draft", theme.draft),
+        (MARK, "marked", theme.marked),
         (TARGETED, "targeted", theme.targeted),
         (ONLINE_ONLY, "online-only", theme.online_only),
         (CUSTOM, "custom message", theme.custom),

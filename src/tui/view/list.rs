@@ -15,6 +15,8 @@ use crate::tui::text;
 
 pub const PIN: &str = "📌";
 pub const DRAFT: &str = "✎";
+/// A conversation marked for the custom-data editor.
+pub const MARK: &str = "●";
 
 /// First visible row so that `selected` is in view, starting from the remembered
 /// offset (so the list does not jump while moving inside the page).
@@ -163,7 +165,11 @@ fn render_row(
     let right_w: usize = right.iter().map(Span::width).sum();
     let kind = if App::is_group(c) { "#" } else { "@" };
     let name = text::sanitize_line(app.display_name(c)).into_owned();
-    let mut left = vec![Span::styled(kind, theme.muted)];
+    let mut left = Vec::new();
+    if app.marked.contains(&c.conversation_id) {
+        left.push(Span::styled(format!("{MARK} "), theme.marked));
+    }
+    left.push(Span::styled(kind, theme.muted));
     left.extend(name_spans(&name, positions, name_style, theme.matched));
     let left_budget = w.saturating_sub(1 + right_w + 1);
     let left_line = fit_spans(left, left_budget);
@@ -200,7 +206,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let focused = app.overlay.is_none() && (app.focus == Focus::List || app.filter.is_some());
     let total = app.conversations.len();
-    let title = Line::from(vec![
+    let mut title = vec![
         Span::styled(" Conversations ", theme.title),
         Span::styled(
             if total > 0 {
@@ -210,7 +216,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             },
             theme.muted,
         ),
-    ]);
+    ];
+    if !app.marked.is_empty() {
+        title.push(Span::styled(
+            format!("· {MARK}{} ", app.marked.len()),
+            theme.marked,
+        ));
+    }
+    let title = Line::from(title);
     let block = pane_block(app, title, focused);
     let mut inner = block.inner(area);
     frame.render_widget(block, area);

@@ -1,7 +1,7 @@
 //! The message pane. Only the messages that are visible are laid out: the view
 //! is built upwards from its bottom anchor until the pane is full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -41,6 +41,12 @@ pub struct MsgCtx<'a> {
     pub resend_key: Option<String>,
     /// Key of the message the "new messages" divider goes above.
     pub unread_mark: Option<&'a str>,
+    /// Custom messages shown in full (by message key).
+    pub expanded: &'a HashSet<String>,
+    /// Every custom message of this conversation is shown in full.
+    pub expand_all: bool,
+    /// The key that expands a custom message, for the "more lines" hint.
+    pub expand_key: Option<String>,
 }
 
 impl<'a> MsgCtx<'a> {
@@ -52,6 +58,12 @@ impl<'a> MsgCtx<'a> {
             send_errors: &app.send_errors,
             resend_key: app.keymap.hint(&[Context::Messages], &Action::Resend),
             unread_mark: app.open_window().and_then(|w| w.unread_mark.as_deref()),
+            expanded: &app.expanded,
+            expand_all: app
+                .open
+                .as_deref()
+                .is_some_and(|id| app.expand_all.contains(id)),
+            expand_key: app.keymap.hint(&[Context::Messages], &Action::Expand),
         }
     }
 
@@ -131,6 +143,58 @@ fn wrapped(out: &mut Vec<Line<'static>>, body: &str, indent: usize, width: usize
     }
 }
 
+/// Rows of data a collapsed custom message shows.
+pub const COLLAPSED_ROWS: usize = 6;
+
+/// A custom message: the desc as its headline, the data (pretty-printed when it is
+/// JSON, cut to a few rows unless expanded), the extension muted.
+fn custom_body(
+    ctx: &MsgCtx,
+    m: &Message,
+    c: &crate::model::CustomElem,
+    width: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let theme = ctx.theme;
+    let headline = if c.desc.is_empty() {
+        "custom message"
+    } else {
+        c.desc.as_str()
+    };
+    wrapped(
+        lines,
+        &format!("{CUSTOM} {headline}"),
+        INDENT,
+        width,
+        theme.custom.add_modifier(ratatui::style::Modifier::BOLD),
+    );
+    if !c.data.is_empty() {
+        let data = crate::tui::json::pretty(&c.data).unwrap_or_else(|| c.data.clone());
+        let mut rows = Vec::new();
+        wrapped(&mut rows, &data, INDENT + 2, width, Style::default());
+        let expanded = ctx.expand_all || ctx.expanded.contains(message_key(m));
+        if !expanded && rows.len() > COLLAPSED_ROWS {
+            let hidden = rows.len() - (COLLAPSED_ROWS - 1);
+            rows.truncate(COLLAPSED_ROWS - 1);
+            let mut more = format!("⋯ {hidden} more line{}", if hidden == 1 { "" } else { "s" });
+            if let Some(k) = &ctx.expand_key {
+                more.push_str(&format!(" · {k} expands"));
+            }
+            wrapped(&mut rows, &more, INDENT + 2, width, theme.muted);
+        }
+        lines.extend(rows);
+    }
+    if !c.extension.is_empty() {
+        wrapped(
+            lines,
+            &format!("ext: {}", c.extension),
+            INDENT + 2,
+            width,
+            theme.muted,
+        );
+    }
+}
+
 /// Lay out message `i` of `msgs` for a pane `width` columns wide.
 pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> MessageBlock {
     let width = usize::from(width);
@@ -191,32 +255,7 @@ pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> Me
     if let Some(t) = &m.text_elem {
         wrapped(&mut lines, &t.text, INDENT, width, Style::default());
     } else if let Some(c) = &m.custom_elem {
-        let headline = if c.desc.is_empty() {
-            "custom message".to_string()
-        } else {
-            c.desc.clone()
-        };
-        let mut head = Vec::new();
-        wrapped(
-            &mut head,
-            &format!("{CUSTOM} {headline}"),
-            INDENT,
-            width,
-            theme.custom.add_modifier(ratatui::style::Modifier::BOLD),
-        );
-        lines.extend(head);
-        if !c.data.is_empty() {
-            wrapped(&mut lines, &c.data, INDENT + 2, width, Style::default());
-        }
-        if !c.extension.is_empty() {
-            wrapped(
-                &mut lines,
-                &format!("ext: {}", c.extension),
-                INDENT + 2,
-                width,
-                theme.muted,
-            );
-        }
+        custom_body(ctx, m, c, width, &mut lines);
     } else {
         wrapped(
             &mut lines,
@@ -245,7 +284,7 @@ pub fn message_block(ctx: &MsgCtx, msgs: &[Message], i: usize, width: u16) -> Me
     if own && m.status == MessageStatus::SendFail {
         let mut t = format!("{FAILED} not sent");
         if let Some(e) = ctx.send_errors.get(&m.id) {
-            t.push_str(&format!(" · {e}"));
+            t.push_str(&format!(" · {}", crate::tui::explain::failure(e)));
         }
         if let Some(k) = &ctx.resend_key {
             t.push_str(&format!(" · {k} to resend"));

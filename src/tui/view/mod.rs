@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 
-use super::app::{App, Overlay};
+use super::app::App;
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::text;
 
@@ -134,8 +134,10 @@ pub fn render(app: &App, frame: &mut Frame) {
     if let Some(r) = areas.help_bar {
         bars::render_help_bar(app, frame, r);
     }
-    match &app.overlay {
-        Some(Overlay::Help { scroll }) => help::render(app, frame, area, *scroll),
-        None => {}
+    if let Some(under) = &app.overlay_under {
+        super::overlay::render(app, frame, area, under);
+    }
+    if let Some(o) = &app.overlay {
+        super::overlay::render(app, frame, area, o);
     }
 }

@@ -7,6 +7,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use rusqlite::Connection;
@@ -18,7 +19,7 @@ use crate::model::{
 };
 use crate::protocol::{GetGroupMemberListParams, GetHistoryParams, GroupInfoResult, codes};
 use crate::server::error::OpError;
-use crate::server::store::{CommitSink, Data, Store, StoreError, WriteRequest};
+use crate::server::store::{CommitSink, Data, Store, StoreError, StoreOptions, WriteRequest};
 
 use writer::{Writer, WriterMsg};
 
@@ -56,19 +57,91 @@ pub struct SqliteStore {
     queue: mpsc::Sender<WriterMsg>,
     readers: ReadPool,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Checkpointer,
+}
+
+/// How often the checkpointer copies the WAL into the database (a no-op when idle).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file from its own thread and connection.
+///
+/// SQLite's automatic checkpoint would run inside whichever commit crosses the threshold —
+/// on the writer thread, with two fsyncs (several ms each on the test box), stalling every
+/// command queued behind it. A PASSIVE checkpoint from another connection runs alongside
+/// the writer instead (WAL mode lets it), so the writer's commits never wait for a disk
+/// flush under `synchronous=NORMAL`.
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: PathBuf) -> Result<Self, StoreError> {
+        let db = schema::open_checkpointer(&path)?;
+        let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("termim-checkpoint".into())
+            .spawn(move || {
+                let (lock, wake) = &*flag;
+                let Ok(mut stopped) = lock.lock() else {
+                    return;
+                };
+                while !*stopped {
+                    stopped = match wake.wait_timeout(stopped, CHECKPOINT_EVERY) {
+                        Ok((guard, _)) => guard,
+                        Err(_) => return,
+                    };
+                    if *stopped {
+                        break;
+                    }
+                    // Copies what no reader still needs; the writer goes on meanwhile, and
+                    // reuses the WAL from its start once a checkpoint has caught up.
+                    if let Err(e) = db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!("checkpoint failed: {e}");
+                    }
+                }
+            })?;
+        Ok(Self {
+            stop,
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    fn stop(&self) {
+        let (lock, wake) = &*self.stop;
+        if let Ok(mut stopped) = lock.lock() {
+            *stopped = true;
+        }
+        wake.notify_all();
+        if let Some(h) = self.handle.lock().ok().and_then(|mut h| h.take()) {
+            let _ = h.join();
+        }
+    }
 }
 
 impl SqliteStore {
     /// Open (or create) the database in `data_dir` and start the writer thread.
     pub fn open(data_dir: &Path, sink: Arc<dyn CommitSink>) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, sink, StoreOptions::default())
+    }
+
+    /// [`Self::open`] with the writer's policies.
+    pub fn open_with(
+        data_dir: &Path,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let writer = Writer::open(&path, sink)?;
+        let writer = Writer::open(&path, sink, options)?;
         let (queue, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()
             .name("termim-writer".into())
             .spawn(move || writer.run(rx))?;
+        let checkpointer = Checkpointer::start(path.clone())?;
         Ok(Self {
+            checkpointer,
             queue,
             readers: ReadPool {
                 path,
@@ -252,6 +325,7 @@ impl Store for SqliteStore {
     }
 
     fn close(&self) {
+        self.checkpointer.stop();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             // The writer applies what is queued before the stop, commits and exits.
@@ -265,6 +339,7 @@ impl Store for SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        self.checkpointer.stop();
         let _ = self.queue.try_send(WriterMsg::Stop);
     }
 }

@@ -408,7 +408,8 @@ pub fn group_members(
         _ => "",
     };
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT user_id, role, join_time FROM group_members WHERE group_id = ?1{role_clause} \
+        "SELECT user_id, role, join_time, mute_until FROM group_members \
+         WHERE group_id = ?1{role_clause} \
          ORDER BY role DESC, join_time, user_id LIMIT ?2 OFFSET ?3"
     ))?;
     let mut list = stmt
@@ -421,7 +422,7 @@ pub fn group_members(
                     name_card: String::new(),
                     role: r.get::<_, i64>(1)? as u32,
                     join_time: r.get(2)?,
-                    mute_until: 0,
+                    mute_until: r.get(3)?,
                     is_online: false,
                 })
             },
@@ -557,7 +558,11 @@ pub fn history(db: &Connection, user: &str, p: &GetHistoryParams) -> Result<Data
     )))
 }
 
-/// `sync`: the messages `user` may see with pos > `cursor`, oldest first, at most `count`.
+/// A sync page stops growing past this many bytes of messages (it holds at least one).
+pub const SYNC_PAGE_BYTES: usize = 256 * 1024;
+
+/// `sync`: the messages `user` may see with pos > `cursor`, oldest first, at most `count`
+/// (and about [`SYNC_PAGE_BYTES`]).
 ///
 /// Per conversation of the user, the first seq past the cursor is found by binary search
 /// over the `(conv_id, seq)` index (seq and pos grow together inside a conversation), so
@@ -624,8 +629,17 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
     }
     drop(tx);
     found.sort_unstable_by_key(|(pos, _)| *pos);
-    let finished = found.len() <= count;
+    let mut finished = found.len() <= count;
     found.truncate(count);
+    // Bound the frame too: stop at SYNC_PAGE_BYTES (always at least one message).
+    let mut bytes = 0;
+    if let Some(cut) = found.iter().position(|(_, body)| {
+        bytes += body.len() + 1;
+        bytes > SYNC_PAGE_BYTES
+    }) {
+        found.truncate(cut.max(1));
+        finished = false;
+    }
     let new_cursor = if finished {
         cursor.max(newest as u64)
     } else {

@@ -9,7 +9,8 @@
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `group_members.mute_until`.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Tables. Messages are stored once (no per-member copies): who sees what is computed by
 /// indexed queries from group membership, targets and per-user conversation state.
@@ -68,12 +69,14 @@ CREATE TABLE IF NOT EXISTS groups (
 ) WITHOUT ROWID;
 
 -- join_seq: the group seq at which this membership began (its join tips, or 1).
+-- mute_until: UTC seconds; the member may not send before then (0: not muted).
 CREATE TABLE IF NOT EXISTS group_members (
-    group_id  TEXT NOT NULL,
-    user_id   TEXT NOT NULL,
-    role      INTEGER NOT NULL,
-    join_seq  INTEGER NOT NULL,
-    join_time INTEGER NOT NULL,
+    group_id   TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    role       INTEGER NOT NULL,
+    join_seq   INTEGER NOT NULL,
+    join_time  INTEGER NOT NULL,
+    mute_until INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (group_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS group_members_user ON group_members (user_id, group_id);
@@ -119,11 +122,38 @@ pub fn open_writer(path: &std::path::Path) -> rusqlite::Result<Connection> {
     let db = Connection::open(path)?;
     configure(&db)?;
     db.execute_batch(SCHEMA)?;
+    migrate(&db)?;
     db.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
         [SCHEMA_VERSION.to_string()],
     )?;
+    // Checkpoints (which fsync) run on the checkpointer thread, never inside a commit of
+    // the writer: see `sqlite::Checkpointer`.
+    db.pragma_update(None, "wal_autocheckpoint", 0i64)?;
     Ok(db)
+}
+
+/// Open the checkpointer's connection.
+pub fn open_checkpointer(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.pragma_update(None, "wal_autocheckpoint", 0i64)?;
+    Ok(db)
+}
+
+/// Bring a database made by an older version up to this schema (additive changes only).
+fn migrate(db: &Connection) -> rusqlite::Result<()> {
+    let has_mute: bool = db.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('group_members') WHERE name = 'mute_until')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_mute {
+        db.execute_batch(
+            "ALTER TABLE group_members ADD COLUMN mute_until INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 /// Open a read connection (after the writer created the schema).
@@ -145,4 +175,45 @@ pub fn c2c_key(a: &str, b: &str) -> String {
 /// The conversation key of a group.
 pub fn group_key(group_id: &str) -> String {
     format!("g:{group_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_gains_mute_until() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(
+                "CREATE TABLE group_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, \
+                 role INTEGER NOT NULL, join_seq INTEGER NOT NULL, join_time INTEGER NOT NULL, \
+                 PRIMARY KEY (group_id, user_id)) WITHOUT ROWID; \
+                 INSERT INTO group_members VALUES ('g', 'alice', 400, 1, 5);",
+            )
+            .unwrap();
+        }
+        let db = open_writer(&path).unwrap();
+        let mute: i64 = db
+            .query_row(
+                "SELECT mute_until FROM group_members WHERE user_id = 'alice'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(mute, 0);
+        let version: String = db
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION.to_string());
+        drop(db);
+        // Opening again is a no-op.
+        open_writer(&path).unwrap();
+    }
 }

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
@@ -20,9 +21,11 @@ use crate::model::{
 };
 use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
 use crate::server::error::OpError;
+use crate::server::limits::{Rate, TokenBucket};
 use crate::server::rules;
 use crate::server::store::{
-    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, WriteCmd, WriteRequest,
+    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, StoreOptions, WriteCmd,
+    WriteRequest,
 };
 
 use super::queries;
@@ -52,6 +55,8 @@ struct Member {
     role: u32,
     join_seq: u64,
     join_time: i64,
+    /// UTC seconds; 0 = not muted.
+    mute_until: i64,
 }
 
 struct GroupState {
@@ -63,9 +68,35 @@ struct GroupState {
     members: HashMap<String, Member>,
     /// The member list as shared push recipients; rebuilt after membership changes.
     roster: Option<Arc<[String]>>,
+    /// The group's send rate (created on its first send).
+    send_bucket: Option<TokenBucket>,
 }
 
 impl GroupState {
+    /// Take one send from the group's rate (10023 when it is spent).
+    fn take_send(&mut self, rate: Option<Rate>) -> Result<(), OpError> {
+        let Some(rate) = rate else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let bucket = self
+            .send_bucket
+            .get_or_insert_with(|| TokenBucket::new(rate, now));
+        if bucket.try_take(now) {
+            Ok(())
+        } else {
+            Err(OpError::new(
+                codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT,
+                format!(
+                    "group {:?} takes at most {} messages a second; retry in {} ms",
+                    self.group_id,
+                    rate.per_sec,
+                    bucket.wait().as_millis().max(1)
+                ),
+            ))
+        }
+    }
+
     fn roster(&mut self) -> Arc<[String]> {
         if let Some(r) = &self.roster {
             return r.clone();
@@ -120,6 +151,7 @@ struct Produced {
 pub(super) struct Writer {
     db: Connection,
     sink: Arc<dyn CommitSink>,
+    options: StoreOptions,
     next_pos: u64,
     c2c: HashMap<String, C2cState>,
     groups: HashMap<String, GroupState>,
@@ -189,7 +221,8 @@ fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupS
     let mut members = HashMap::new();
     if !row.dismissed {
         let mut stmt = db.prepare_cached(
-            "SELECT user_id, role, join_seq, join_time FROM group_members WHERE group_id = ?1",
+            "SELECT user_id, role, join_seq, join_time, mute_until FROM group_members \
+             WHERE group_id = ?1",
         )?;
         let rows = stmt.query_map([group_id], |r| {
             Ok((
@@ -198,6 +231,7 @@ fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupS
                     role: r.get::<_, i64>(1)? as u32,
                     join_seq: r.get::<_, i64>(2)? as u64,
                     join_time: r.get(3)?,
+                    mute_until: r.get(4)?,
                 },
             ))
         })?;
@@ -215,6 +249,7 @@ fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupS
         last_seq,
         members,
         roster: None,
+        send_bucket: None,
     }))
 }
 
@@ -245,15 +280,17 @@ fn insert_member(
     member: &Member,
 ) -> rusqlite::Result<()> {
     db.prepare_cached(
-        "INSERT OR REPLACE INTO group_members (group_id, user_id, role, join_seq, join_time) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO group_members \
+         (group_id, user_id, role, join_seq, join_time, mute_until) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         group_id,
         user,
         member.role,
         member.join_seq as i64,
-        member.join_time
+        member.join_time,
+        member.mute_until
     ])?;
     Ok(())
 }
@@ -313,11 +350,16 @@ fn group_event(
 }
 
 impl Writer {
-    pub(super) fn open(path: &Path, sink: Arc<dyn CommitSink>) -> rusqlite::Result<Self> {
+    pub(super) fn open(
+        path: &Path,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> rusqlite::Result<Self> {
         let db = schema::open_writer(path)?;
         let mut w = Writer {
             db,
             sink,
+            options,
             next_pos: 1,
             c2c: HashMap::new(),
             groups: HashMap::new(),
@@ -528,6 +570,22 @@ impl Writer {
                 members,
                 now,
             } => self.kick(user, *conn, group_id, members, *now, fx),
+            WriteCmd::Mute {
+                user,
+                conn: _,
+                group_id,
+                member,
+                seconds,
+                now,
+            } => self.mute(user, group_id, member, *seconds, *now, fx),
+            WriteCmd::SetRole {
+                user,
+                conn: _,
+                group_id,
+                member,
+                role,
+                now,
+            } => self.set_role(user, group_id, member, *role, *now, fx),
         }
     }
 
@@ -633,7 +691,16 @@ impl Writer {
             }
             SendTarget::Group { group_id, targets } => {
                 let g = live_group(&mut self.groups, &self.db, group_id)?;
-                g.member(&cmd.sender)?;
+                let mute_until = g.member(&cmd.sender)?.mute_until;
+                if rules::is_muted(mute_until, cmd.now) {
+                    return Err(OpError::new(
+                        codes::ERR_SVR_GROUP_SHUTUP_DENY,
+                        format!(
+                            "you are muted in group {group_id:?} for {} more seconds",
+                            mute_until - cmd.now
+                        ),
+                    ));
+                }
                 let targeted = !targets.is_empty();
                 rules::check_group_send(g.group_type, group_id, p.online_user_only, targeted)?;
                 if let Some(t) = targets.iter().find(|t| !g.members.contains_key(*t)) {
@@ -641,6 +708,8 @@ impl Writer {
                         "targeted receiver {t:?} is not a member of group {group_id:?}"
                     )));
                 }
+                // Last: only a send that would otherwise go through spends the rate.
+                g.take_send(self.options.group_send_rate)?;
                 let counted = rules::counts_unread(
                     Some(g.group_type),
                     p.is_excluded_from_unread_count,
@@ -1185,6 +1254,7 @@ impl Writer {
             last_seq: 0,
             members: HashMap::new(),
             roster: None,
+            send_bucket: None,
         };
         let everyone =
             std::iter::once((user.to_string(), role::OWNER)).chain(added.iter().cloned());
@@ -1193,6 +1263,7 @@ impl Writer {
                 role: member_role,
                 join_seq: 1,
                 join_time: now,
+                mute_until: 0,
             };
             insert_member(&self.db, &group_id, &member, &m)?;
             reset_group_conv_row(&self.db, &member, &g, 0, self.next_pos)?;
@@ -1248,6 +1319,7 @@ impl Writer {
             role: role::MEMBER,
             join_seq: g.last_seq + 1,
             join_time: now,
+            mute_until: 0,
         };
         insert_member(&self.db, group_id, user, &m)?;
         reset_group_conv_row(&self.db, user, g, m.join_seq - 1, self.next_pos)?;
@@ -1453,6 +1525,7 @@ impl Writer {
                     role: role::MEMBER,
                     join_seq,
                     join_time: now,
+                    mute_until: 0,
                 };
                 insert_member(&self.db, group_id, u, &m)?;
                 reset_group_conv_row(&self.db, u, g, join_seq - 1, next_pos)?;
@@ -1541,6 +1614,98 @@ impl Writer {
             user,
             kicked,
         ));
+        Ok(Data::null())
+    }
+
+    /// The member `target` of `group_id`, for an op by `user` on someone else.
+    fn other_member(
+        &mut self,
+        user: &str,
+        group_id: &str,
+        target: &str,
+    ) -> Result<(GroupType, u32, u32), OpError> {
+        if target == user {
+            return Err(OpError::group_invalid(
+                "this operation is for other members, not yourself",
+            ));
+        }
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let actor = g.member(user)?.role;
+        let Some(t) = g.members.get(target) else {
+            return Err(OpError::group_invalid(format!(
+                "{target:?} is not a member of group {group_id:?}"
+            )));
+        };
+        Ok((g.group_type, actor, t.role))
+    }
+
+    fn mute(
+        &mut self,
+        user: &str,
+        group_id: &str,
+        target: &str,
+        seconds: u32,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let (group_type, actor, target_role) = self.other_member(user, group_id, target)?;
+        rules::may_mute(group_type, actor, target_role)?;
+        let until = rules::mute_end(now, seconds);
+        self.db
+            .prepare_cached(
+                "UPDATE group_members SET mute_until = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![group_id, target, until])?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if let Some(m) = g.members.get_mut(target) {
+            m.mute_until = until;
+        }
+        let roster = g.roster();
+        let count = g.members.len();
+        let tips = self.group_tips(
+            group_id,
+            user,
+            tips_type::MEMBER_INFO_CHANGE,
+            vec![target.to_string()],
+            count,
+            now,
+        )?;
+        fx.push(Self::tips_effect(&tips, roster));
+        Ok(Data::null())
+    }
+
+    fn set_role(
+        &mut self,
+        user: &str,
+        group_id: &str,
+        target: &str,
+        new_role: u32,
+        now: i64,
+        fx: &mut Vec<Effect>,
+    ) -> Result<Data, OpError> {
+        let (group_type, actor, target_role) = self.other_member(user, group_id, target)?;
+        rules::may_set_role(group_type, actor, target_role, new_role)?;
+        if target_role == new_role {
+            return Ok(Data::null());
+        }
+        self.db
+            .prepare_cached(
+                "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![group_id, target, new_role])?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if let Some(m) = g.members.get_mut(target) {
+            m.role = new_role;
+        }
+        let roster = g.roster();
+        let count = g.members.len();
+        let kind = if new_role == role::ADMIN {
+            tips_type::SET_ADMIN
+        } else {
+            tips_type::CANCEL_ADMIN
+        };
+        let tips = self.group_tips(group_id, user, kind, vec![target.to_string()], count, now)?;
+        fx.push(Self::tips_effect(&tips, roster));
         Ok(Data::null())
     }
 }

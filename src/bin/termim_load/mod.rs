@@ -1,0 +1,89 @@
+//! The pieces of `termim-load`: `serve` and `floor` (the servers under test) and the
+//! scenarios (`c2c`, `fanout`, `idle`, `catch-up`), which start their server as a child
+//! process and drive it from this one.
+
+mod bench;
+mod client;
+mod floor;
+mod serve;
+mod target;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "termim-load",
+    about = "Load generator and test servers for termim"
+)]
+pub struct Cli {
+    /// Tokio worker threads of the load generator itself.
+    #[arg(long, global = true, default_value_t = 2)]
+    pub gen_workers: usize,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a termim server on a data dir until SIGTERM / Ctrl-C. Prints
+    /// `listening ws://ADDR pid PID` on stdout once it accepts connections.
+    Serve(ServeArgs),
+    /// Run the bare WebSocket forwarder (no auth, no storage): the transport's floor.
+    Floor(FloorArgs),
+    /// C2C messages at a fixed rate (latency), or as many as the server takes (throughput).
+    C2c(bench::C2cArgs),
+    /// One group, many online members: deliveries per second and their latency.
+    Fanout(bench::FanoutArgs),
+    /// Many idle authenticated connections: login rate, server RSS, idle CPU.
+    Idle(bench::IdleArgs),
+    /// An offline user's catch-up through `sync`.
+    CatchUp(bench::CatchUpArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Tokio worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Requests per second per connection (burst: twice that); 0 = unlimited.
+    #[arg(long)]
+    pub request_rate: Option<u32>,
+    /// sendMessage per second per group (burst: the same); 0 = unlimited.
+    #[arg(long)]
+    pub group_rate: Option<u32>,
+    /// Frames queued per connection before it counts as too slow.
+    #[arg(long)]
+    pub outbound_queue: Option<usize>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct FloorArgs {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let generator = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.gen_workers.max(1))
+            .enable_all()
+            .build()
+    };
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Floor(args) => floor::run(args),
+        Command::C2c(args) => generator()?.block_on(bench::c2c(args)),
+        Command::Fanout(args) => generator()?.block_on(bench::fanout(args)),
+        Command::Idle(args) => generator()?.block_on(bench::idle(args)),
+        Command::CatchUp(args) => generator()?.block_on(bench::catch_up(args)),
+    }
+}

@@ -1,0 +1,113 @@
+//! From a text frame to a request, and the stateless half of deciding it: the path every
+//! byte a client sends goes through before any state is touched. Public so that property
+//! tests and fuzz targets drive exactly the code the server runs.
+
+use serde_json::Value;
+
+use crate::protocol::{self, Request, codes};
+use crate::server::error::OpError;
+use crate::server::ops;
+use crate::server::rules;
+
+/// A frame that is not a request: the answer goes back with `req_id` (0 when the frame
+/// has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedFrame {
+    pub req_id: u64,
+    pub error: OpError,
+}
+
+/// Just the `reqId` of a frame.
+#[derive(serde::Deserialize)]
+struct ReqIdOnly {
+    #[serde(rename = "reqId", default)]
+    req_id: u64,
+}
+
+/// The `reqId` of a frame, if it is a JSON object that has one (else 0).
+pub fn req_id_of(text: &str) -> u64 {
+    serde_json::from_str::<ReqIdOnly>(text).map_or(0, |r| r.req_id)
+}
+
+/// Decode one text frame into a request; anything else is 20001 with a sentence.
+pub fn decode_request(text: &str) -> Result<Request, RejectedFrame> {
+    serde_json::from_str(text).map_err(|e| RejectedFrame {
+        req_id: serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get("reqId").and_then(Value::as_u64))
+            .unwrap_or(0),
+        error: OpError::new(
+            codes::ERR_SVR_COMM_INVALID_REQUEST,
+            format!(
+                "malformed request ({e}): expected {{\"reqId\": N, \"op\": \"…\", \"params\": {{…}}}}"
+            ),
+        ),
+    })
+}
+
+/// What the server decides about a request before looking at any state: is the op known,
+/// do its params have the op's shape, and (for `sendMessage`) do they pass the send rules
+/// (sizes, addressing, targeted limits). The handlers run the same checks.
+pub fn validate(op_name: &str, params: Value) -> Result<(), OpError> {
+    use protocol::*;
+    match op_name {
+        op::LOGIN => ops::parse::<LoginParams>(op_name, params).map(drop),
+        op::LOGOUT | op::PING | op::GET_TOTAL_UNREAD_MESSAGE_COUNT | op::GET_JOINED_GROUP_LIST => {
+            Ok(())
+        }
+        op::SEND_MESSAGE => {
+            let p: SendMessageParams = ops::parse(op_name, params)?;
+            rules::validate_send(&p).map(drop)
+        }
+        op::GET_HISTORY_MESSAGE_LIST => ops::parse::<GetHistoryParams>(op_name, params).map(drop),
+        op::SYNC => ops::parse::<SyncParams>(op_name, params).map(drop),
+        op::GET_CONVERSATION_LIST => {
+            ops::parse::<GetConversationListParams>(op_name, params).map(drop)
+        }
+        op::GET_CONVERSATION | op::DELETE_CONVERSATION => {
+            ops::parse::<ConversationIdParams>(op_name, params).map(drop)
+        }
+        op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT => {
+            ops::parse::<CleanUnreadParams>(op_name, params).map(drop)
+        }
+        op::PIN_CONVERSATION => ops::parse::<PinConversationParams>(op_name, params).map(drop),
+        op::SET_CONVERSATION_CUSTOM_DATA => {
+            ops::parse::<SetConversationCustomDataParams>(op_name, params).map(drop)
+        }
+        op::CREATE_GROUP => {
+            let p: CreateGroupParams = ops::parse(op_name, params)?;
+            match crate::model::GroupType::parse(&p.group_type) {
+                Some(t) => rules::check_initial_members(t, "", &p.member_list),
+                None => Err(OpError::group_invalid(format!(
+                    "unknown groupType {:?}",
+                    p.group_type
+                ))),
+            }
+        }
+        op::JOIN_GROUP => ops::parse::<JoinGroupParams>(op_name, params).map(drop),
+        op::QUIT_GROUP | op::DISMISS_GROUP => {
+            ops::parse::<GroupIdParams>(op_name, params).map(drop)
+        }
+        op::INVITE_USER_TO_GROUP => ops::parse::<InviteParams>(op_name, params).map(drop),
+        op::KICK_GROUP_MEMBER => ops::parse::<KickParams>(op_name, params).map(drop),
+        op::MUTE_GROUP_MEMBER => ops::parse::<MuteGroupMemberParams>(op_name, params).map(drop),
+        op::SET_GROUP_MEMBER_ROLE => {
+            ops::parse::<SetGroupMemberRoleParams>(op_name, params).map(drop)
+        }
+        op::GET_GROUPS_INFO => ops::parse::<GetGroupsInfoParams>(op_name, params).map(drop),
+        op::GET_GROUP_MEMBER_LIST => {
+            ops::parse::<GetGroupMemberListParams>(op_name, params).map(drop)
+        }
+        other => Err(ops::unknown_op(other)),
+    }
+}
+
+/// The codes [`decode_request`] and [`validate`] may answer with; anything else from
+/// them is a bug.
+pub const STATELESS_CODES: &[i32] = &[
+    codes::ERR_SVR_COMM_INVALID_REQUEST,
+    codes::ERR_INVALID_PARAMETERS,
+    codes::ERR_INVALID_MSG_ELEM,
+    codes::ERR_SVR_MSG_BODY_SIZE_LIMIT,
+    codes::ERR_SVR_GROUP_INVALID_PARAMETERS,
+];

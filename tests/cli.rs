@@ -1,0 +1,696 @@
+//! The scripting commands, run as a user would: `termim serve` in one process, then
+//! `termim usersig`, `send`, `history`, `conversations`, `conversation-data`, `group …` and
+//! `listen` as separate processes against it.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_termim");
+
+/// A `termim serve` child process on a free port, killed on drop.
+struct Served {
+    child: Child,
+    url: String,
+    server_dir: tempfile::TempDir,
+    clients: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let server_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(server_dir.path())
+        .env_remove("TERMIM_SERVER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("termim serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let url = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("termim serve prints where it listens");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let clients = tempfile::tempdir().unwrap();
+    std::fs::write(clients.path().join("none.toml"), "").unwrap();
+    Served {
+        child,
+        url,
+        server_dir,
+        clients,
+    }
+}
+
+impl Served {
+    fn usersig(&self, user: &str) -> String {
+        let out = Command::new(BIN)
+            .args(["usersig", "--user", user, "--data-dir"])
+            .arg(self.server_dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "usersig: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn client_dir(&self, user: &str) -> PathBuf {
+        self.clients.path().join(user)
+    }
+
+    /// Run `termim ARGS` as `user`, connection given by environment variables.
+    fn command(&self, user: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("TERMIM_SERVER", &self.url)
+            .env("TERMIM_USER", user)
+            .env("TERMIM_USERSIG", self.usersig(user))
+            .env("TERMIM_DATA_DIR", self.client_dir(user))
+            .env("TERMIM_CONFIG", self.clients.path().join("none.toml"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, user: &str, args: &[&str]) -> Output {
+        self.command(user, args).output().unwrap()
+    }
+
+    fn ok(&self, user: &str, args: &[&str]) -> String {
+        let out = self.run(user, args);
+        assert!(
+            out.status.success(),
+            "termim {args:?} as {user} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, user: &str, args: &[&str]) -> Value {
+        let text = self.ok(user, args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+    }
+
+    fn login(&self, user: &str) {
+        self.ok(user, &["conversations"]);
+    }
+}
+
+fn texts(history: &Value) -> Vec<String> {
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["textElem"]["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn send_and_history_round_trip_with_v2tim_field_names() {
+    let s = serve();
+    s.login("bob");
+    let sent = s.json("alice", &["send", "--to", "bob", "--json", "hello 你好 👋"]);
+    assert_eq!(sent["status"], 2, "{sent}");
+    assert!(!sent["msgID"].as_str().unwrap().is_empty());
+    assert_eq!(sent["seq"], 1);
+
+    let history = s.json("bob", &["history", "c2c_alice", "--json"]);
+    assert_eq!(texts(&history), ["hello 你好 👋"]);
+    let m = &history[0];
+    assert_eq!(m["sender"], "alice");
+    assert_eq!(m["userID"], "alice", "userID is the peer: {m}");
+    assert_eq!(m["elemType"], 1);
+    assert_eq!(m["isSelf"], false);
+
+    let plain = s.ok("bob", &["history", "c2c_alice"]);
+    assert!(plain.contains("alice: hello 你好 👋"), "{plain}");
+
+    let convs = s.json("bob", &["conversations", "--json"]);
+    let c = &convs[0];
+    assert_eq!(c["conversationID"], "c2c_alice");
+    assert_eq!(c["unreadCount"], 1);
+    assert_eq!(c["lastMessage"]["textElem"]["text"], "hello 你好 👋");
+}
+
+#[test]
+fn text_from_standard_input() {
+    let s = serve();
+    s.login("bob");
+    let mut child = s
+        .command("alice", &["send", "--to", "bob", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("line one\n第二行\n".as_bytes())
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert_eq!(
+        texts(&s.json("bob", &["history", "c2c_alice", "--json"])),
+        ["line one\n第二行"]
+    );
+}
+
+#[test]
+fn every_send_option_reaches_the_receiver_and_local_data_stays_home() {
+    let s = serve();
+    s.login("bob");
+    s.ok(
+        "alice",
+        &[
+            "send",
+            "--to",
+            "bob",
+            "--custom",
+            r#"{"k":"值"}"#,
+            "--desc",
+            "描述",
+            "--ext",
+            "扩展",
+            "--priority",
+            "high",
+            "--read-receipt",
+            "--support-extension",
+            "--no-unread",
+            "--cloud-data",
+            "cloud-说明",
+            "--local-data",
+            "LOCAL-MARKER-only-here",
+            "--push-title",
+            "标题",
+            "--push-desc",
+            "推送",
+        ],
+    );
+    let m = &s.json("bob", &["history", "c2c_alice", "--json"])[0];
+    assert_eq!(m["elemType"], 2);
+    assert_eq!(m["customElem"]["data"], r#"{"k":"值"}"#);
+    assert_eq!(m["customElem"]["desc"], "描述");
+    assert_eq!(m["customElem"]["extension"], "扩展");
+    assert_eq!(m["priority"], 1);
+    assert_eq!(m["needReadReceipt"], true);
+    assert_eq!(m["isSupportMessageExtension"], true);
+    assert_eq!(m["isExcludedFromUnreadCount"], true);
+    assert_eq!(m["cloudCustomData"], "cloud-说明");
+    assert_eq!(m["offlinePushInfo"]["title"], "标题");
+    assert_eq!(m["offlinePushInfo"]["desc"], "推送");
+    assert!(
+        m.get("localCustomData").is_none(),
+        "local data crossed the wire: {m}"
+    );
+    let bob = &s.json("bob", &["conversations", "--json"])[0];
+    assert_eq!(bob["unreadCount"], 0, "--no-unread: {bob}");
+
+    // The sender's own device keeps it.
+    let mine = &s.json("alice", &["history", "c2c_bob", "--json"])[0];
+    assert_eq!(mine["localCustomData"], "LOCAL-MARKER-only-here");
+    // And the server never saw it.
+    assert!(!dir_contains(
+        s.server_dir.path(),
+        b"LOCAL-MARKER-only-here"
+    ));
+}
+
+fn dir_contains(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            dir_contains(&path, needle)
+        } else {
+            std::fs::read(&path)
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+        }
+    })
+}
+
+#[test]
+fn groups_and_targeted_messages_from_the_shell() {
+    let s = serve();
+    for u in ["bob", "carol", "dave"] {
+        s.login(u);
+    }
+    let id = s.ok(
+        "alice",
+        &[
+            "group",
+            "create",
+            "--type",
+            "Work",
+            "--name",
+            "工作组",
+            "--id",
+            "g1",
+            "--members",
+            "bob,carol",
+        ],
+    );
+    assert_eq!(id.trim(), "g1");
+    let invited = s.ok("alice", &["group", "invite", "g1", "dave"]);
+    assert!(invited.contains("dave: invited"), "{invited}");
+    let members = s.json("alice", &["group", "members", "g1", "--json"]);
+    let mut ids: Vec<&str> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["userID"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["alice", "bob", "carol", "dave"]);
+
+    s.ok("alice", &["send", "--group", "g1", "everyone"]);
+    s.ok(
+        "alice",
+        &[
+            "send",
+            "--group",
+            "g1",
+            "--targets",
+            "bob,carol",
+            "just you two",
+        ],
+    );
+    assert_eq!(
+        texts(&s.json("bob", &["history", "group_g1", "--json"]))
+            .last()
+            .unwrap(),
+        "just you two"
+    );
+    let dave = texts(&s.json("dave", &["history", "group_g1", "--json"]));
+    assert!(
+        dave.contains(&"everyone".to_string()) && !dave.contains(&"just you two".to_string()),
+        "{dave:?}"
+    );
+
+    s.ok("alice", &["group", "kick", "g1", "dave"]);
+    let out = s.run("dave", &["send", "--group", "g1", "still here?"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("10007"),
+        "kicked member's send is refused with 10007: {err}"
+    );
+
+    s.ok("carol", &["group", "quit", "g1"]);
+    let joined = s.json("carol", &["group", "list", "--json"]);
+    assert_eq!(joined.as_array().unwrap().len(), 0, "{joined}");
+}
+
+#[test]
+fn errors_print_the_code_and_a_sentence_and_exit_non_zero() {
+    let s = serve();
+    let cases: [(&[&str], &str); 4] = [
+        (&["send", "--group", "nope", "hi"], "10010"),
+        (&["history", "not-a-conversation"], "6017"),
+        (&["group", "join", "nope"], "10010"),
+        (&["send", "--to", "bob"], "6017"),
+    ];
+    for (args, code) in cases {
+        let out = s.run("alice", args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(code),
+            "{args:?}: expected code {code} in {err:?}"
+        );
+        assert!(
+            err.trim().len() > code.len() + 10,
+            "{args:?}: a sentence, not just a code: {err:?}"
+        );
+    }
+    // Over 12 KB.
+    let big = "x".repeat(13 * 1024);
+    let out = s.run("alice", &["send", "--to", "bob", &big]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("8001"));
+    // A forged sig.
+    let out = s
+        .command("alice", &["conversations"])
+        .env("TERMIM_USERSIG", s.usersig("mallory"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("70013"));
+}
+
+#[test]
+fn conversation_data_reports_each_conversation() {
+    let s = serve();
+    s.login("bob");
+    s.login("carol");
+    s.ok("alice", &["send", "--to", "bob", "hi"]);
+    s.ok("alice", &["send", "--to", "carol", "hi"]);
+    let out = s.ok(
+        "alice",
+        &[
+            "conversation-data",
+            "c2c_bob",
+            "c2c_carol",
+            "--data",
+            "颜色=blue",
+        ],
+    );
+    assert!(
+        out.contains("c2c_bob: ok") && out.contains("c2c_carol: ok"),
+        "{out}"
+    );
+    let convs = s.json("alice", &["conversations", "--json"]);
+    for c in convs.as_array().unwrap() {
+        assert_eq!(c["customData"], "颜色=blue", "{c}");
+    }
+    // One bad id among good ones: the good one is still set, the command fails.
+    let out = s.run(
+        "alice",
+        &[
+            "conversation-data",
+            "c2c_bob",
+            "bogus",
+            "--data",
+            "x",
+            "--json",
+        ],
+    );
+    assert!(!out.status.success());
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results[0]["resultCode"], 0);
+    assert_ne!(results[1]["resultCode"], 0);
+    let too_long = "y".repeat(257);
+    let out = s.run(
+        "alice",
+        &["conversation-data", "c2c_bob", "--data", &too_long],
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn listen_prints_one_json_event_per_line() {
+    let s = serve();
+    s.login("alice");
+    let mut listener = s
+        .command("bob", &["listen", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = listener.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Wait until bob is online (the first connection event), then send.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut sent = false;
+    let found = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = rx.recv_timeout(left.min(Duration::from_millis(300))) else {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no message event from listen"
+            );
+            if !sent {
+                s.ok("alice", &["send", "--to", "bob", "ping 📨"]);
+                sent = true;
+            }
+            continue;
+        };
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if event["event"] == "onRecvNewMessage" {
+            break event;
+        }
+    };
+    let _ = listener.kill();
+    let _ = listener.wait();
+    assert_eq!(found["data"]["textElem"]["text"], "ping 📨");
+    assert_eq!(found["data"]["sender"], "alice");
+}
+
+/// Without `--server` the commands use the embedded default: the first one hosts it for
+/// its duration (creating the demo workspace on first start), later ones reuse the data.
+#[test]
+fn commands_without_a_server_use_the_embedded_default_with_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
+    let run = |user: &str, args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("TERMIM_SERVER")
+            .env_remove("TERMIM_USERSIG")
+            .env("TERMIM_USER", user)
+            .env("TERMIM_DATA_DIR", dir.path().join("data"))
+            .env("TERMIM_CONFIG", &config)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run("zoe", &["send", "--to", "alice", "hello from the shell"]);
+    let convs: Value = serde_json::from_str(&run("zoe", &["conversations", "--json"])).unwrap();
+    let ids: Vec<&str> = convs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversationID"].as_str().unwrap())
+        .collect();
+    for id in ["c2c_alice", "c2c_echo", "group_team", "group_lounge"] {
+        assert!(
+            ids.contains(&id),
+            "demo workspace conversation {id} missing: {ids:?}"
+        );
+    }
+    let history: Value =
+        serde_json::from_str(&run("alice", &["history", "c2c_zoe", "--json"])).unwrap();
+    assert_eq!(
+        texts(&history),
+        [
+            "Hi! I'm alice. Tab moves between panes, ? shows every key.",
+            "hello from the shell"
+        ]
+    );
+    let team: Value =
+        serde_json::from_str(&run("zoe", &["history", "group_team", "--json"])).unwrap();
+    assert!(
+        texts(&team).iter().any(|t| t.contains("在家工作")),
+        "demo history has Chinese text: {team}"
+    );
+    assert!(
+        team.as_array().unwrap().iter().any(|m| m["elemType"] == 2),
+        "demo has a custom message"
+    );
+}
+
+/// Config mistakes are reported in words before anything connects or takes the terminal.
+#[test]
+fn a_bad_config_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[keymap.global]\nquit = [\"ctrl-\"]\n", "ctrl-"),
+        ("[theme]\naccent = \"no-such-colour\"\n", "accent"),
+        ("sever = \"typo\"\n", "sever"),
+    ];
+    for (text, mentions) in cases {
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("TERMIM_CONFIG", &config)
+            .env_remove("TERMIM_SERVER")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{text:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(mentions),
+            "{text:?}: error should mention {mentions:?}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "nothing drawn: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !dir.path().join("data").join("server").exists(),
+            "no server started for a bad config"
+        );
+    }
+}
+
+#[test]
+fn usersig_with_an_explicit_key_verifies_and_expires() {
+    let key = termim::usersig::AppKey {
+        sdk_app_id: 1_400_000_123,
+        secret_key: "s3cret".into(),
+    };
+    let out = Command::new(BIN)
+        .args([
+            "usersig",
+            "--user",
+            "carol",
+            "--expire",
+            "60",
+            "--sdkappid",
+            "1400000123",
+            "--secret-key",
+            "s3cret",
+        ])
+        .env("TERMIM_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = String::from_utf8(out.stdout).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(
+        termim::usersig::verify(&key, "carol", sig.trim(), now),
+        Ok(())
+    );
+    assert_eq!(
+        termim::usersig::verify(&key, "carol", sig.trim(), now + 120)
+            .unwrap_err()
+            .code(),
+        70001
+    );
+    // Only one half of a key is a usage error.
+    let out = Command::new(BIN)
+        .args(["usersig", "--user", "carol", "--sdkappid", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+fn spawn_listener(cmd: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if pred(&v) {
+            return v;
+        }
+    }
+}
+
+/// The last termim running keeps the embedded server: when the host goes away, a process
+/// that had joined it takes over hosting on the same port and data, and its SDK reconnects.
+#[test]
+fn a_joined_termim_takes_over_hosting_when_the_host_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
+    let termim = |user: &str, args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("TERMIM_SERVER")
+            .env_remove("TERMIM_USERSIG")
+            .env("TERMIM_USER", user)
+            .env("TERMIM_DATA_DIR", dir.path().join("data"))
+            .env("TERMIM_CONFIG", &config)
+            .stdin(Stdio::null());
+        cmd
+    };
+    let connected = |v: &Value| v["event"] == "onSyncServerFinish";
+    let (mut host, host_rx) =
+        spawn_listener(&mut termim("alice", &["listen", "--json", "--no-demo"]));
+    wait_for_line(&host_rx, "alice online", connected);
+    let (mut joined, joined_rx) = spawn_listener(&mut termim("bob", &["listen", "--json"]));
+    wait_for_line(&joined_rx, "bob online", connected);
+
+    host.kill().unwrap();
+    host.wait().unwrap();
+    // bob's process now hosts: the port answers again with only bob's process running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody took over the embedded server"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for_line(&joined_rx, "bob back online", connected);
+    let out = termim("carol", &["send", "--to", "bob", "still here 还在"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = wait_for_line(&joined_rx, "carol's message", |v| {
+        v["event"] == "onRecvNewMessage"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "still here 还在");
+    let _ = joined.kill();
+    let _ = joined.wait();
+}

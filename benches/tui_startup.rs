@@ -103,8 +103,15 @@ fn one_run(exe: &Path, root: &Path, setup: Setup) -> Run {
     // Open the top conversation: its newest page of history and the composer.
     let pressed = Instant::now();
     pty.send(b"\r");
+    // Drawn: the composer is there and the message pane (right of the list) shows
+    // messages (every message of the data set ends in "#<n>").
     let opened = pty.wait_for("the open conversation", DEADLINE, |s| {
-        s.contains("Message ") && s.contains(" #19")
+        let shown = s
+            .lines()
+            .filter_map(|l| l.split_once("││").map(|(_, pane)| pane))
+            .filter(|pane| pane.contains(" #"))
+            .count();
+        s.contains("Message ") && !s.contains("Loading messages") && shown >= 10
     });
     let (rss_open, hwm) = support::rss_mib(pid).expect("/proc status");
 

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use termim::model::{GroupMemberSpec, role};
+use termim::protocol::codes;
 use termim::sdk::{SdkConfig, SendParams, Tim, TimEvent};
 use termim::server::{self, ServerConfig};
 use termim::usersig::{self, AppKey};
@@ -25,7 +26,7 @@ pub const GROUP_CONVERSATIONS: usize = 100;
 pub const CONVERSATIONS: usize = C2C_CONVERSATIONS + GROUP_CONVERSATIONS;
 pub const MESSAGES_PER_CONVERSATION: usize = 200;
 pub const MESSAGES: usize = CONVERSATIONS * MESSAGES_PER_CONVERSATION;
-const MARKER: &str = "populated-v1";
+const MARKER: &str = "populated-v2";
 
 /// Messages in flight per sending SDK, and sending SDKs at a time.
 const IN_FLIGHT: usize = 32;
@@ -126,14 +127,26 @@ async fn send_all(tim: &Tim, c: usize, receiver: &str, group_id: &str) {
                 tim.create_text_message(&text(c, m))
             }
             .expect("create");
-            tim.send_message(SendParams {
+            let params = SendParams {
                 id: created.id,
                 receiver: receiver.to_string(),
                 group_id: group_id.to_string(),
                 ..Default::default()
-            })
-            .await
-            .unwrap_or_else(|e| panic!("send {c}/{m}: {e}"));
+            };
+            // The server limits a connection's request rate and a group's send rate;
+            // a refused send is retried with the same id (sends are idempotent).
+            loop {
+                match tim.send_message(params.clone()).await {
+                    Ok(_) => break,
+                    Err(e)
+                        if e.code == codes::ERR_SVR_COMM_FREQUENCY_LIMIT
+                            || e.code == codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => panic!("send {c}/{m}: {e}"),
+                }
+            }
         }
     };
     futures_util::future::join_all((0..IN_FLIGHT).map(|_| one())).await;

@@ -2,9 +2,12 @@
 //! byte a client sends goes through before any state is touched. Public so that property
 //! tests and fuzz targets drive exactly the code the server runs.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
-use crate::protocol::{self, Request, codes};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::protocol::{self, codes};
 use crate::server::error::OpError;
 use crate::server::ops;
 use crate::server::rules;
@@ -15,6 +18,22 @@ use crate::server::rules;
 pub struct RejectedFrame {
     pub req_id: u64,
     pub error: OpError,
+}
+
+/// An op's params as they appear in the frame, not yet decoded (`None`: absent or `null`).
+/// Each handler decodes them once, straight into its typed params.
+pub type Params<'a> = Option<&'a RawValue>;
+
+/// A request frame, borrowed from its text: the wire shape of [`protocol::Request`],
+/// with the params left as text for the op's handler.
+#[derive(Debug, serde::Deserialize)]
+pub struct RequestFrame<'a> {
+    #[serde(rename = "reqId")]
+    pub req_id: u64,
+    #[serde(borrow)]
+    pub op: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub params: Params<'a>,
 }
 
 /// Just the `reqId` of a frame.
@@ -30,7 +49,7 @@ pub fn req_id_of(text: &str) -> u64 {
 }
 
 /// Decode one text frame into a request; anything else is 20001 with a sentence.
-pub fn decode_request(text: &str) -> Result<Request, RejectedFrame> {
+pub fn decode_request(text: &str) -> Result<RequestFrame<'_>, RejectedFrame> {
     serde_json::from_str(text).map_err(|e| RejectedFrame {
         req_id: serde_json::from_str::<Value>(text)
             .ok()
@@ -48,7 +67,7 @@ pub fn decode_request(text: &str) -> Result<Request, RejectedFrame> {
 /// What the server decides about a request before looking at any state: is the op known,
 /// do its params have the op's shape, and (for `sendMessage`) do they pass the send rules
 /// (sizes, addressing, targeted limits). The handlers run the same checks.
-pub fn validate(op_name: &str, params: Value) -> Result<(), OpError> {
+pub fn validate(op_name: &str, params: Params<'_>) -> Result<(), OpError> {
     use protocol::*;
     match op_name {
         op::LOGIN => ops::parse::<LoginParams>(op_name, params).map(drop),

@@ -17,7 +17,7 @@ use crate::protocol::codes::{self, close};
 use crate::protocol::{LoginParams, LoginResult, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
-use crate::server::frame;
+use crate::server::frame::{self, Params};
 use crate::server::hub::{Conn, Outbound, Signals};
 use crate::server::limits::TokenBucket;
 use crate::server::ops::{self, Ctx, Handled};
@@ -309,7 +309,7 @@ impl Session {
 
     /// Verify the UserSig, create the account on first login, register for pushes, and
     /// only then answer — so a client that syncs after login misses nothing.
-    async fn login(&mut self, params: Value) -> Result<Data, OpError> {
+    async fn login(&mut self, params: Params<'_>) -> Result<Data, OpError> {
         let p: LoginParams = ops::parse(op::LOGIN, params)?;
         if !model::is_valid_user_id(&p.user_id) {
             return Err(OpError::new(

@@ -1,6 +1,6 @@
 //! Conversation ops: list, get, unread, read marks, pin, delete, custom data.
 
-use serde_json::Value;
+use crate::server::frame::Params;
 
 use crate::protocol::{
     CleanUnreadParams, ConversationIdParams, ConversationListPush, GetConversationListParams,
@@ -10,7 +10,7 @@ use crate::server::store::{Data, WriteCmd};
 
 use super::{Ctx, Handled, now, params_or_answer, read, write};
 
-pub fn list(ctx: &Ctx, params: Value) -> Handled {
+pub fn list(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GetConversationListParams = params_or_answer!(op::GET_CONVERSATION_LIST, params);
     let user = ctx.user.clone();
     read(ctx, move |store| {
@@ -25,7 +25,7 @@ pub fn list(ctx: &Ctx, params: Value) -> Handled {
     })
 }
 
-pub fn get(ctx: &Ctx, params: Value) -> Handled {
+pub fn get(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: ConversationIdParams = params_or_answer!(op::GET_CONVERSATION, params);
     let user = ctx.user.clone();
     read(ctx, move |store| {
@@ -48,7 +48,7 @@ pub fn total_unread(ctx: &Ctx) -> Handled {
     })
 }
 
-pub async fn clean_unread(ctx: &Ctx, params: Value) -> Handled {
+pub async fn clean_unread(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: CleanUnreadParams =
         params_or_answer!(op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT, params);
     let cmd = WriteCmd::CleanUnread {
@@ -62,7 +62,7 @@ pub async fn clean_unread(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn pin(ctx: &Ctx, params: Value) -> Handled {
+pub async fn pin(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: PinConversationParams = params_or_answer!(op::PIN_CONVERSATION, params);
     let cmd = WriteCmd::Pin {
         user: ctx.user.clone(),
@@ -73,7 +73,7 @@ pub async fn pin(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn delete(ctx: &Ctx, params: Value) -> Handled {
+pub async fn delete(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: ConversationIdParams = params_or_answer!(op::DELETE_CONVERSATION, params);
     let cmd = WriteCmd::DeleteConversation {
         user: ctx.user.clone(),
@@ -83,7 +83,7 @@ pub async fn delete(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn set_custom_data(ctx: &Ctx, params: Value) -> Handled {
+pub async fn set_custom_data(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SetConversationCustomDataParams =
         params_or_answer!(op::SET_CONVERSATION_CUSTOM_DATA, params);
     let cmd = WriteCmd::SetCustomData {

@@ -1,6 +1,6 @@
 //! Group ops: create, join, quit, dismiss, invite, kick, and the group reads.
 
-use serde_json::Value;
+use crate::server::frame::Params;
 
 use crate::model::GroupType;
 use crate::protocol::{
@@ -12,7 +12,7 @@ use crate::server::store::{Data, WriteCmd};
 
 use super::{Ctx, Handled, now, params_or_answer, read, write};
 
-pub async fn create(ctx: &Ctx, params: Value) -> Handled {
+pub async fn create(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: CreateGroupParams = params_or_answer!(op::CREATE_GROUP, params);
     let Some(group_type) = GroupType::parse(&p.group_type) else {
         return Handled::Now(Err(OpError::group_invalid(format!(
@@ -32,7 +32,7 @@ pub async fn create(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn join(ctx: &Ctx, params: Value) -> Handled {
+pub async fn join(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: JoinGroupParams = params_or_answer!(op::JOIN_GROUP, params);
     let cmd = WriteCmd::JoinGroup {
         user: ctx.user.clone(),
@@ -43,7 +43,7 @@ pub async fn join(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn quit(ctx: &Ctx, params: Value) -> Handled {
+pub async fn quit(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GroupIdParams = params_or_answer!(op::QUIT_GROUP, params);
     let cmd = WriteCmd::QuitGroup {
         user: ctx.user.clone(),
@@ -54,7 +54,7 @@ pub async fn quit(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn dismiss(ctx: &Ctx, params: Value) -> Handled {
+pub async fn dismiss(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GroupIdParams = params_or_answer!(op::DISMISS_GROUP, params);
     let cmd = WriteCmd::DismissGroup {
         user: ctx.user.clone(),
@@ -64,7 +64,7 @@ pub async fn dismiss(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn invite(ctx: &Ctx, params: Value) -> Handled {
+pub async fn invite(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: InviteParams = params_or_answer!(op::INVITE_USER_TO_GROUP, params);
     let cmd = WriteCmd::Invite {
         user: ctx.user.clone(),
@@ -76,7 +76,7 @@ pub async fn invite(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn kick(ctx: &Ctx, params: Value) -> Handled {
+pub async fn kick(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: KickParams = params_or_answer!(op::KICK_GROUP_MEMBER, params);
     let cmd = WriteCmd::Kick {
         user: ctx.user.clone(),
@@ -88,7 +88,7 @@ pub async fn kick(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn mute(ctx: &Ctx, params: Value) -> Handled {
+pub async fn mute(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: MuteGroupMemberParams = params_or_answer!(op::MUTE_GROUP_MEMBER, params);
     let cmd = WriteCmd::Mute {
         user: ctx.user.clone(),
@@ -101,7 +101,7 @@ pub async fn mute(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub async fn set_role(ctx: &Ctx, params: Value) -> Handled {
+pub async fn set_role(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SetGroupMemberRoleParams = params_or_answer!(op::SET_GROUP_MEMBER_ROLE, params);
     let cmd = WriteCmd::SetRole {
         user: ctx.user.clone(),
@@ -121,7 +121,7 @@ pub fn joined(ctx: &Ctx) -> Handled {
     })
 }
 
-pub fn info(ctx: &Ctx, params: Value) -> Handled {
+pub fn info(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GetGroupsInfoParams = params_or_answer!(op::GET_GROUPS_INFO, params);
     let user = ctx.user.clone();
     read(ctx, move |store| {
@@ -131,7 +131,7 @@ pub fn info(ctx: &Ctx, params: Value) -> Handled {
     })
 }
 
-pub fn members(ctx: &Ctx, params: Value) -> Handled {
+pub fn members(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GetGroupMemberListParams = params_or_answer!(op::GET_GROUP_MEMBER_LIST, params);
     let user = ctx.user.clone();
     let hub = ctx.shared.hub.clone();

@@ -1,6 +1,6 @@
 //! sendMessage, getHistoryMessageList, sync.
 
-use serde_json::Value;
+use crate::server::frame::Params;
 
 use crate::protocol::{GetHistoryParams, SendMessageParams, SyncParams, op};
 use crate::server::rules;
@@ -8,7 +8,7 @@ use crate::server::store::{SendCmd, WriteCmd};
 
 use super::{Ctx, Handled, now, params_or_answer, read, write};
 
-pub async fn send(ctx: &Ctx, params: Value) -> Handled {
+pub async fn send(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SendMessageParams = params_or_answer!(op::SEND_MESSAGE, params);
     let target = match rules::validate_send(&p) {
         Ok(t) => t,
@@ -24,13 +24,13 @@ pub async fn send(ctx: &Ctx, params: Value) -> Handled {
     write(ctx, cmd).await
 }
 
-pub fn history(ctx: &Ctx, params: Value) -> Handled {
+pub fn history(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GetHistoryParams = params_or_answer!(op::GET_HISTORY_MESSAGE_LIST, params);
     let user = ctx.user.clone();
     read(ctx, move |store| store.history(&user, &p))
 }
 
-pub fn sync(ctx: &Ctx, params: Value) -> Handled {
+pub fn sync(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SyncParams = params_or_answer!(op::SYNC, params);
     let user = ctx.user.clone();
     read(ctx, move |store| store.sync(&user, p.cursor, p.count))

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::protocol::{PingResult, codes, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
+use crate::server::frame::Params;
 use crate::server::store::{ConnId, Data, Store, WriteCmd, WriteRequest};
 
 /// Who is asking.
@@ -40,7 +40,7 @@ pub fn now() -> i64 {
 }
 
 /// Route one logged-in request. (`login` and `logout` are the session's own.)
-pub async fn route(ctx: &Ctx, op_name: &str, params: Value) -> Handled {
+pub async fn route(ctx: &Ctx, op_name: &str, params: Params<'_>) -> Handled {
     match op_name {
         op::PING => Handled::Now(Ok(Data::json(&PingResult { server_time: now() }))),
         op::SEND_MESSAGE => message::send(ctx, params).await,
@@ -80,14 +80,10 @@ pub fn unknown_op(name: &str) -> OpError {
     )
 }
 
-/// Decode an op's params (6017 with serde's sentence when they do not fit).
-pub fn parse<P: DeserializeOwned>(op_name: &str, params: Value) -> Result<P, OpError> {
-    let params = if params.is_null() {
-        Value::Object(Default::default())
-    } else {
-        params
-    };
-    serde_json::from_value(params)
+/// Decode an op's params straight from the frame's text (6017 with serde's sentence
+/// when they do not fit). Absent or `null` params are `{}`.
+pub fn parse<P: DeserializeOwned>(op_name: &str, params: Params<'_>) -> Result<P, OpError> {
+    serde_json::from_str(params.map_or("{}", |raw| raw.get()))
         .map_err(|e| OpError::invalid(format!("invalid params for {op_name}: {e}")))
 }
 

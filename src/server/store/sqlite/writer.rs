@@ -142,6 +142,28 @@ struct Resolved {
     last_seq: u64,
 }
 
+/// Why a command did not apply.
+enum Applied {
+    /// Nothing of it was written; the batch goes on.
+    Refused(OpError),
+    /// It failed after writing part of itself: the batch's transaction must be rolled back.
+    Torn(OpError),
+}
+
+impl Applied {
+    fn into_error(self) -> OpError {
+        match self {
+            Applied::Refused(e) | Applied::Torn(e) => e,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Applied {
+    fn from(e: rusqlite::Error) -> Self {
+        Applied::Refused(e.into())
+    }
+}
+
 /// A message the writer produced: its JSON and (when stored) its pos.
 struct Produced {
     body: Arc<str>,
@@ -438,12 +460,24 @@ impl Writer {
             return;
         }
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut torn = false;
         for req in batch {
+            if torn {
+                // Not applied: answered with the rest of the batch below.
+                outcomes.push((req.reply, Err(OpError::internal("not applied")), Vec::new()));
+                continue;
+            }
             let mut effects = Vec::new();
             let result = self.apply_one(&req.cmd, &mut effects);
-            outcomes.push((req.reply, result, effects));
+            torn = matches!(result, Err(Applied::Torn(_)));
+            outcomes.push((req.reply, result.map_err(Applied::into_error), effects));
         }
-        match self.db.execute_batch("COMMIT") {
+        let committed = if torn {
+            Err("a command failed half-way through its writes".to_string())
+        } else {
+            self.db.execute_batch("COMMIT").map_err(|e| e.to_string())
+        };
+        match committed {
             Ok(()) => {
                 for (reply, result, effects) in outcomes {
                     // The client may be gone; what is committed stays committed.
@@ -454,24 +488,48 @@ impl Writer {
                 }
             }
             Err(e) => {
-                tracing::error!("writer: commit failed: {e}");
+                tracing::error!("writer: transaction not committed: {e}");
                 let _ = self.db.execute_batch("ROLLBACK");
                 self.reset();
                 for (reply, _, _) in outcomes {
                     let _ = reply.send(Err(OpError::internal(format!(
-                        "storage commit failed, nothing was saved: {e}"
+                        "storage error, nothing was saved ({e}): retry with the same ids"
                     ))));
                 }
             }
         }
     }
 
-    fn apply_one(&mut self, cmd: &WriteCmd, effects: &mut Vec<Effect>) -> Result<Data, OpError> {
+    /// Apply one command inside the batch's transaction. A refused command leaves no
+    /// trace: most run inside their own `SAVEPOINT`, rolled back on refusal. A
+    /// `sendMessage` does every check before its first write, so it runs without one —
+    /// a savepoint copies each page it touches into the statement journal, a large part
+    /// of a send's cost. Should a send fail after writing anyway (a storage error between
+    /// its inserts), the command is `Torn` and the whole batch is rolled back.
+    fn apply_one(&mut self, cmd: &WriteCmd, effects: &mut Vec<Effect>) -> Result<Data, Applied> {
+        if matches!(cmd, WriteCmd::Send(_)) {
+            let before = self.db.total_changes();
+            let result = self.dispatch(cmd, effects);
+            return result.map_err(|e| {
+                effects.clear();
+                if e.code == codes::ERR_SVR_COMM_INTERNAL {
+                    self.reset();
+                }
+                if self.db.total_changes() == before {
+                    Applied::Refused(e)
+                } else {
+                    Applied::Torn(e)
+                }
+            });
+        }
         self.db.prepare_cached("SAVEPOINT op")?.execute([])?;
         let result = self.dispatch(cmd, effects);
         match &result {
             Ok(_) => {
-                self.db.prepare_cached("RELEASE op")?.execute([])?;
+                let released = self.db.prepare_cached("RELEASE op")?.execute([]);
+                if let Err(e) = released {
+                    return Err(Applied::Torn(e.into()));
+                }
             }
             Err(e) => {
                 effects.clear();
@@ -481,7 +539,7 @@ impl Writer {
                 }
             }
         }
-        result
+        result.map_err(Applied::Refused)
     }
 
     fn dispatch(&mut self, cmd: &WriteCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {

@@ -415,69 +415,60 @@ fn conversation_data_reports_each_conversation() {
 fn listen_prints_one_json_event_per_line() {
     let s = serve();
     s.login("alice");
-    let mut listener = s
-        .command("bob", &["listen", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = listener.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+    let (mut listener, rx) = spawn_listener(&mut s.command("bob", &["listen", "--json"]));
+    // Once bob is online and synced, send him something.
+    wait_for_line(&rx, "bob online", |v| v["event"] == "onSyncServerFinish");
+    s.ok("alice", &["send", "--to", "bob", "ping 📨"]);
+    let found = wait_for_line(&rx, "the message event", |v| {
+        v["event"] == "onRecvNewMessage"
     });
-    // Wait until bob is online (the first connection event), then send.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut sent = false;
-    let found = loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let Ok(line) = rx.recv_timeout(left.min(Duration::from_millis(300))) else {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no message event from listen"
-            );
-            if !sent {
-                s.ok("alice", &["send", "--to", "bob", "ping 📨"]);
-                sent = true;
-            }
-            continue;
-        };
-        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if event["event"] == "onRecvNewMessage" {
-            break event;
-        }
-    };
     let _ = listener.kill();
     let _ = listener.wait();
     assert_eq!(found["data"]["textElem"]["text"], "ping 📨");
     assert_eq!(found["data"]["sender"], "alice");
 }
 
+/// A data dir and config for the embedded default on a free port of its own.
+struct Embedded {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    port: u16,
+}
+
+impl Embedded {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
+        Self { dir, config, port }
+    }
+
+    /// `termim ARGS` as `user`, without `--server` or a UserSig: the embedded default.
+    fn command(&self, user: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("TERMIM_SERVER")
+            .env_remove("TERMIM_USERSIG")
+            .env("TERMIM_USER", user)
+            .env("TERMIM_DATA_DIR", self.dir.path().join("data"))
+            .env("TERMIM_CONFIG", &self.config)
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
 /// Without `--server` the commands use the embedded default: the first one hosts it for
 /// its duration (creating the demo workspace on first start), later ones reuse the data.
 #[test]
 fn commands_without_a_server_use_the_embedded_default_with_the_demo() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
+    let embedded = Embedded::new();
     let run = |user: &str, args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .env_remove("TERMIM_SERVER")
-            .env_remove("TERMIM_USERSIG")
-            .env("TERMIM_USER", user)
-            .env("TERMIM_DATA_DIR", dir.path().join("data"))
-            .env("TERMIM_CONFIG", &config)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = embedded.command(user, args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -641,25 +632,9 @@ fn wait_for_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) 
 /// that had joined it takes over hosting on the same port and data, and its SDK reconnects.
 #[test]
 fn a_joined_termim_takes_over_hosting_when_the_host_quits() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
-    let termim = |user: &str, args: &[&str]| {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env_remove("TERMIM_SERVER")
-            .env_remove("TERMIM_USERSIG")
-            .env("TERMIM_USER", user)
-            .env("TERMIM_DATA_DIR", dir.path().join("data"))
-            .env("TERMIM_CONFIG", &config)
-            .stdin(Stdio::null());
-        cmd
-    };
+    let embedded = Embedded::new();
+    let port = embedded.port;
+    let termim = |user: &str, args: &[&str]| embedded.command(user, args);
     let connected = |v: &Value| v["event"] == "onSyncServerFinish";
     let (mut host, host_rx) =
         spawn_listener(&mut termim("alice", &["listen", "--json", "--no-demo"]));

@@ -17,7 +17,7 @@ use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::effect::{Effect, SdkError};
 use crate::tui::fuzzy::fuzzy_match;
 use crate::tui::text;
-use crate::tui::view::list::visible_offset;
+use crate::tui::view::list::{name_spans, visible_offset};
 use crate::tui::view::{centered, fit_spans};
 
 /// Members asked for per page.
@@ -425,35 +425,6 @@ fn arm(app: &mut App, p: &MemberPicker) {
 
 // ----- view -------------------------------------------------------------------------
 
-/// The name with matched characters highlighted.
-fn highlighted(name: &str, positions: &[usize], base: Style, matched: Style) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
-    let mut run = String::new();
-    let mut run_matched = false;
-    for (i, c) in name.chars().enumerate() {
-        let m = positions.binary_search(&i).is_ok();
-        if m != run_matched && !run.is_empty() {
-            let style = if run_matched {
-                base.patch(matched)
-            } else {
-                base
-            };
-            spans.push(Span::styled(std::mem::take(&mut run), style));
-        }
-        run_matched = m;
-        run.push(c);
-    }
-    if !run.is_empty() {
-        let style = if run_matched {
-            base.patch(matched)
-        } else {
-            base
-        };
-        spans.push(Span::styled(run, style));
-    }
-    spans
-}
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect, p: &MemberPicker) {
     let theme = &app.theme;
     let r = rect(area, p);
@@ -589,7 +560,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, p: &MemberPicker) {
                 Span::styled("[ ] ", theme.muted)
             },
         ];
-        left.extend(highlighted(&name, &pick.positions, base, theme.matched));
+        left.extend(name_spans(&name, &pick.positions, base, theme.matched));
         // Who else the name stands for: the nickname behind a name card, the id.
         let mut also: Vec<&str> = Vec::new();
         if !m.name_card.is_empty() && !m.nick_name.is_empty() && m.nick_name != m.name_card {

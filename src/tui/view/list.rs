@@ -42,7 +42,12 @@ fn badge(n: u64) -> String {
 }
 
 /// The name with filter matches highlighted.
-fn name_spans(name: &str, positions: &[usize], base: Style, matched: Style) -> Vec<Span<'static>> {
+pub(crate) fn name_spans(
+    name: &str,
+    positions: &[usize],
+    base: Style,
+    matched: Style,
+) -> Vec<Span<'static>> {
     if positions.is_empty() {
         return vec![Span::styled(name.to_string(), base)];
     }

@@ -51,11 +51,7 @@ impl PartialEq for CustomEditor {
             && self.focus == other.focus
             && self.check_json == other.check_json
             && self.notice == other.notice
-            && self
-                .fields
-                .iter()
-                .zip(&other.fields)
-                .all(|(a, b)| a.lines() == b.lines())
+            && super::same_text(&self.fields, &other.fields)
     }
 }
 

@@ -383,6 +383,15 @@ pub fn bytes(n: usize) -> String {
     format!("{out} B")
 }
 
+/// Do two sets of text fields hold the same text? (`TextArea` has no `PartialEq`; the
+/// overlays compare by content.)
+pub(crate) fn same_text(
+    a: &[ratatui_textarea::TextArea<'_>],
+    b: &[ratatui_textarea::TextArea<'_>],
+) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.lines() == y.lines())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

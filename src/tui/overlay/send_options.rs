@@ -146,11 +146,7 @@ impl PartialEq for SendOptionsPanel {
             && self.values == other.values
             && self.cursor == other.cursor
             && self.notice == other.notice
-            && self
-                .fields
-                .iter()
-                .zip(&other.fields)
-                .all(|(a, b)| a.lines() == b.lines())
+            && super::same_text(&self.fields, &other.fields)
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod tui_support;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use termim::model::{
     ConversationOperationResult, GroupMemberFullInfo, GroupMemberInfoResult, OfflinePushInfo,
     Priority, role,
@@ -13,30 +13,8 @@ use termim::tui::effect::{
     Effect, EffectResult, HistoryDirection, OutgoingContent, SdkError, SendOptions,
 };
 use termim::tui::overlay::conv_data::Stage;
-use termim::tui::{Action, App, Focus, Keymap, Overlay, SdkEvent, handle_key, update};
+use termim::tui::{Action, App, Focus, Keymap, Overlay, SdkEvent, update};
 use tui_support::*;
-
-fn press(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    handle_key(app, KeyEvent::new(code, mods))
-}
-
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    press(app, code, KeyModifiers::NONE)
-}
-
-fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
-    press(app, KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
-fn alt(app: &mut App, c: char) -> Vec<Effect> {
-    press(app, KeyCode::Char(c), KeyModifiers::ALT)
-}
-
-fn typing(app: &mut App, s: &str) {
-    for c in s.chars() {
-        key(app, KeyCode::Char(c));
-    }
-}
 
 fn member(id: &str) -> GroupMemberFullInfo {
     GroupMemberFullInfo {

@@ -6,7 +6,7 @@
 
 mod tui_support;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -15,33 +15,11 @@ use termim::model::{
     OfflinePushInfo, Priority, role,
 };
 use termim::tui::effect::{Effect, EffectResult, HistoryDirection, SdkError};
-use termim::tui::{Action, App, SdkEvent, handle_key, update};
+use termim::tui::{Action, App, SdkEvent, update};
 use tui_support::*;
 
 fn snap(name: &str, app: &App) {
     insta::assert_snapshot!(name, screen(app));
-}
-
-fn press(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    handle_key(app, KeyEvent::new(code, mods))
-}
-
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    press(app, code, KeyModifiers::NONE)
-}
-
-fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
-    press(app, KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
-fn alt(app: &mut App, c: char) -> Vec<Effect> {
-    press(app, KeyCode::Char(c), KeyModifiers::ALT)
-}
-
-fn typing(app: &mut App, s: &str) {
-    for c in s.chars() {
-        key(app, KeyCode::Char(c));
-    }
 }
 
 fn buffer(app: &App) -> Buffer {

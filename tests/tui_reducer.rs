@@ -3,26 +3,15 @@
 
 mod tui_support;
 
-use crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{Event, KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use termim::model::{MessageStatus, Priority};
 use termim::tui::effect::{
     Effect, EffectResult, HistoryAnchor, HistoryDirection, Outgoing, OutgoingContent, SdkError,
 };
-use termim::tui::{
-    Action, App, Focus, Keymap, Overlay, SdkEvent, handle_event, handle_key, update,
-};
+use termim::tui::{Action, App, Focus, Keymap, Overlay, SdkEvent, handle_event, update};
 use tui_support::*;
 
-fn press(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    handle_key(app, KeyEvent::new(code, mods))
-}
-
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    press(app, code, KeyModifiers::NONE)
-}
-
+/// Typing in these tests must never ask for effects (the shared `typing` doesn't check).
 fn typing(app: &mut App, s: &str) {
     for c in s.chars() {
         assert!(

@@ -2,14 +2,16 @@
 //! conversations and messages, and rendering to a `TestBackend`.
 #![allow(dead_code)]
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use termim::model::{
     Conversation, CustomElem, GroupTipsElem, Message, MessageStatus, TextElem, conversation_type,
     tips_type,
 };
+use termim::tui::effect::Effect;
 use termim::tui::effect::{EffectResult, HistoryDirection};
-use termim::tui::{App, Clock, ConnectionStatus, Keymap, SdkEvent, Theme};
+use termim::tui::{App, Clock, ConnectionStatus, Keymap, SdkEvent, Theme, handle_key};
 
 /// 2026-03-14 12:30:00 UTC, a Saturday; shown in UTC+8 (20:30).
 pub const NOW: i64 = 1_773_491_400;
@@ -309,4 +311,28 @@ pub fn team_open(w: u16, h: u16) -> App {
         is_finished: true,
     });
     app
+}
+
+// ----- keys, as the composer tests press them ----------------------------------------
+
+pub fn press(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    handle_key(app, KeyEvent::new(code, mods))
+}
+
+pub fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    press(app, code, KeyModifiers::NONE)
+}
+
+pub fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    press(app, KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+pub fn alt(app: &mut App, c: char) -> Vec<Effect> {
+    press(app, KeyCode::Char(c), KeyModifiers::ALT)
+}
+
+pub fn typing(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
 }

@@ -7,6 +7,10 @@ mod termim_load;
 
 use clap::Parser as _;
 
+/// The same allocator as `termim` (the servers it starts run in this binary).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = termim_load::Cli::parse();
     termim_load::run(cli)

@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, SplitStream, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
@@ -77,11 +77,14 @@ pub struct Session {
     bucket: Option<TokenBucket>,
     /// Requests refused for the rate since the last one that was let through.
     refused_in_a_row: u32,
+    /// Writes in progress hold a permit each until their response is queued.
+    writes_in_flight: Arc<Semaphore>,
 }
 
 impl Session {
     pub fn new(shared: Arc<Shared>, conn: Arc<Conn>) -> Self {
         let signals = conn.signals();
+        let shared_max_in_flight = shared.options.max_in_flight.max(1);
         let bucket = shared
             .options
             .request_rate
@@ -93,6 +96,7 @@ impl Session {
             user: None,
             bucket,
             refused_in_a_row: 0,
+            writes_in_flight: Arc::new(Semaphore::new(shared_max_in_flight)),
         }
     }
 
@@ -212,6 +216,11 @@ impl Session {
                     break;
                 }
             }
+            // Writes queue their own responses; wait until all have.
+            let _ = self
+                .writes_in_flight
+                .acquire_many(max_in_flight as u32)
+                .await;
         })
         .await;
         if let Some(user) = self.user.take() {
@@ -295,9 +304,13 @@ impl Session {
             shared: self.shared.clone(),
             user,
             conn: self.conn.id,
+            req_id,
+            outbound: self.conn.clone(),
+            writes_in_flight: self.writes_in_flight.clone(),
         };
         match ops::route(&ctx, &request.op, request.params).await {
             Handled::Now(result) => self.answer(req_id, result).await,
+            Handled::Queued => {}
             Handled::Later(answer) => {
                 pending.push(Box::pin(
                     async move { encode_response(req_id, answer.await) },
@@ -332,7 +345,7 @@ impl Session {
                     user: p.user_id.clone(),
                     now,
                 },
-                reply,
+                reply: reply.into(),
             })
             .await?;
         answer

@@ -11,25 +11,36 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 
 use crate::protocol::{PingResult, codes, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
 use crate::server::frame::Params;
-use crate::server::store::{ConnId, Data, Store, WriteCmd, WriteRequest};
+use crate::server::hub::Conn;
+use crate::server::session::encode_response;
+use crate::server::store::{ConnId, Data, Reply, Store, WriteCmd, WriteRequest};
 
-/// Who is asking.
+/// Who is asking, and where the answer goes.
 pub struct Ctx {
     pub shared: Arc<Shared>,
     pub user: String,
     pub conn: ConnId,
+    /// The request being handled.
+    pub req_id: u64,
+    /// The connection's outbound queue: writes queue their response there themselves.
+    pub outbound: Arc<Conn>,
+    /// Writes of this connection in progress (a permit each); bounds them like reads.
+    pub writes_in_flight: Arc<Semaphore>,
 }
 
 /// How a request is answered.
 pub enum Handled {
     Now(Result<Data, OpError>),
     Later(BoxFuture<'static, Result<Data, OpError>>),
+    /// A write: its answer is queued on the connection after the commit, by the store's
+    /// dispatcher, without waking the session.
+    Queued,
 }
 
 /// Server UTC seconds.
@@ -87,19 +98,22 @@ pub fn parse<P: DeserializeOwned>(op_name: &str, params: Params<'_>) -> Result<P
         .map_err(|e| OpError::invalid(format!("invalid params for {op_name}: {e}")))
 }
 
-/// Queue a write; the answer comes after its commit.
+/// Queue a write; its response is queued on the connection after the commit. Waits while
+/// the connection already has its maximum of writes in progress (the socket is not read
+/// meanwhile: backpressure on a client that pipelines without bound).
 async fn write(ctx: &Ctx, cmd: WriteCmd) -> Handled {
-    let (reply, answer) = oneshot::channel();
-    if let Err(e) = ctx.shared.store.submit(WriteRequest { cmd, reply }).await {
-        return Handled::Now(Err(e));
+    let Ok(permit) = ctx.writes_in_flight.clone().acquire_owned().await else {
+        return Handled::Now(Err(OpError::internal("the connection is closing")));
+    };
+    let (conn, req_id) = (ctx.outbound.clone(), ctx.req_id);
+    let reply = Reply::Call(Box::new(move |result| {
+        conn.push(&encode_response(req_id, result));
+        drop(permit);
+    }));
+    match ctx.shared.store.submit(WriteRequest { cmd, reply }).await {
+        Ok(()) => Handled::Queued,
+        Err(e) => Handled::Now(Err(e)),
     }
-    Handled::Later(Box::pin(async move {
-        answer.await.unwrap_or_else(|_| {
-            Err(OpError::internal(
-                "the storage writer stopped before answering",
-            ))
-        })
-    }))
 }
 
 /// Run a read on the blocking pool.

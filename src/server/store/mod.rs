@@ -1,8 +1,9 @@
 //! Storage: what the server needs from a database, behind the [`Store`] trait.
 //!
 //! Writes are *commands* applied strictly in order by one writer (group commit: a batch
-//! of commands, one transaction). After the commit the writer answers each command and
-//! hands its [`Effect`]s (pushes) to a [`CommitSink`], in commit order. Reads are plain
+//! of commands, one transaction). After the commit each command is answered (its
+//! [`Reply`]) and its [`Effect`]s (pushes) go to a [`CommitSink`], in commit order — from
+//! one dispatcher task that gets each committed batch in one piece. Reads are plain
 //! blocking calls, run on separate read connections from `spawn_blocking`.
 //!
 //! The rules that decide a command (who may kick whom, what counts as unread, …) live in
@@ -159,10 +160,39 @@ pub enum WriteCmd {
     },
 }
 
-/// A command plus the channel its answer goes back on (after the commit).
+/// A command plus where its answer goes (after the commit).
 pub struct WriteRequest {
     pub cmd: WriteCmd,
-    pub reply: oneshot::Sender<Result<Data, OpError>>,
+    pub reply: Reply,
+}
+
+/// Where a command's answer goes once its batch is committed (or refused).
+pub enum Reply {
+    /// To a task waiting on the channel.
+    Channel(oneshot::Sender<Result<Data, OpError>>),
+    /// Called with the answer, in commit order and before the command's effects are
+    /// delivered. The session uses it to queue the response on its connection directly,
+    /// without a round trip through its own task.
+    Call(Box<dyn FnOnce(Result<Data, OpError>) + Send>),
+}
+
+impl Reply {
+    /// Hand over the answer (a waiter that is gone is not an error: what is committed
+    /// stays committed).
+    pub fn send(self, result: Result<Data, OpError>) {
+        match self {
+            Reply::Channel(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Call(f) => f(result),
+        }
+    }
+}
+
+impl From<oneshot::Sender<Result<Data, OpError>>> for Reply {
+    fn from(tx: oneshot::Sender<Result<Data, OpError>>) -> Self {
+        Reply::Channel(tx)
+    }
 }
 
 /// Who a push goes to.

@@ -1,6 +1,7 @@
 //! The SQLite backend: one writer thread with group commit, a small pool of read
 //! connections. The database is `<data_dir>/termim.db` (WAL mode).
 
+mod dispatch;
 mod queries;
 mod schema;
 mod writer;

@@ -1,6 +1,6 @@
 //! The single writer: drains the command queue, applies a batch in one transaction
 //! (one savepoint per command, so a failing command leaves the others intact), commits,
-//! then answers each command and hands its effects to the sink — in commit order.
+//! then hands the batch's answers and effects to the dispatcher — in commit order.
 //!
 //! It keeps what every write needs in memory (next pos, each conversation's last seq,
 //! group rosters), loaded lazily from the database. The caches are changed only after the
@@ -28,6 +28,7 @@ use crate::server::store::{
     WriteRequest,
 };
 
+use super::dispatch::{Dispatch, Outcome};
 use super::queries;
 use super::schema::{self, c2c_key, group_key};
 
@@ -172,7 +173,8 @@ struct Produced {
 
 pub(super) struct Writer {
     db: Connection,
-    sink: Arc<dyn CommitSink>,
+    /// Where committed batches go (answers and effects).
+    out: Dispatch,
     options: StoreOptions,
     next_pos: u64,
     c2c: HashMap<String, C2cState>,
@@ -380,7 +382,7 @@ impl Writer {
         let db = schema::open_writer(path)?;
         let mut w = Writer {
             db,
-            sink,
+            out: Dispatch::start(sink),
             options,
             next_pos: 1,
             c2c: HashMap::new(),
@@ -453,8 +455,7 @@ impl Writer {
         if let Err(e) = self.db.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!("writer: cannot begin a transaction: {e}");
             for req in batch {
-                let _ = req
-                    .reply
+                req.reply
                     .send(Err(OpError::internal(format!("storage unavailable: {e}"))));
             }
             return;
@@ -464,13 +465,21 @@ impl Writer {
         for req in batch {
             if torn {
                 // Not applied: answered with the rest of the batch below.
-                outcomes.push((req.reply, Err(OpError::internal("not applied")), Vec::new()));
+                outcomes.push(Outcome {
+                    reply: req.reply,
+                    result: Err(OpError::internal("not applied")),
+                    effects: Vec::new(),
+                });
                 continue;
             }
             let mut effects = Vec::new();
             let result = self.apply_one(&req.cmd, &mut effects);
             torn = matches!(result, Err(Applied::Torn(_)));
-            outcomes.push((req.reply, result.map_err(Applied::into_error), effects));
+            outcomes.push(Outcome {
+                reply: req.reply,
+                result: result.map_err(Applied::into_error),
+                effects,
+            });
         }
         let committed = if torn {
             Err("a command failed half-way through its writes".to_string())
@@ -478,21 +487,14 @@ impl Writer {
             self.db.execute_batch("COMMIT").map_err(|e| e.to_string())
         };
         match committed {
-            Ok(()) => {
-                for (reply, result, effects) in outcomes {
-                    // The client may be gone; what is committed stays committed.
-                    let _ = reply.send(result);
-                    if !effects.is_empty() {
-                        self.sink.deliver(effects);
-                    }
-                }
-            }
+            // One hand-over per batch (see `dispatch`).
+            Ok(()) => self.out.send(outcomes),
             Err(e) => {
                 tracing::error!("writer: transaction not committed: {e}");
                 let _ = self.db.execute_batch("ROLLBACK");
                 self.reset();
-                for (reply, _, _) in outcomes {
-                    let _ = reply.send(Err(OpError::internal(format!(
+                for o in outcomes {
+                    o.reply.send(Err(OpError::internal(format!(
                         "storage error, nothing was saved ({e}): retry with the same ids"
                     ))));
                 }

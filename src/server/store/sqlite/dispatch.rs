@@ -1,0 +1,75 @@
+//! After a commit: answer each command and deliver its effects, in commit order.
+//!
+//! The writer is a plain thread. Waking a tokio task from it is a cross-thread wake-up
+//! (often a futex call); doing that for every answer and every push cost the writer about
+//! a tenth of its time under load. So the writer hands each committed batch, in one piece,
+//! to one dispatcher task on the runtime: one wake-up per batch, and the answers and pushes
+//! then wake their tasks from inside the runtime, where that is cheap.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::server::error::OpError;
+use crate::server::store::{CommitSink, Data, Effect, Reply};
+
+/// One command's answer and pushes.
+pub(super) struct Outcome {
+    pub reply: Reply,
+    pub result: Result<Data, OpError>,
+    pub effects: Vec<Effect>,
+}
+
+fn deliver(sink: &dyn CommitSink, batch: Vec<Outcome>) {
+    for Outcome {
+        reply,
+        result,
+        effects,
+    } in batch
+    {
+        reply.send(result);
+        if !effects.is_empty() {
+            sink.deliver(effects);
+        }
+    }
+}
+
+/// Where the writer sends committed batches.
+pub(super) enum Dispatch {
+    /// To the dispatcher task.
+    Task(mpsc::UnboundedSender<Vec<Outcome>>),
+    /// Delivered on the writer thread itself (no tokio runtime when the store was opened,
+    /// or the dispatcher is gone).
+    Inline(Arc<dyn CommitSink>),
+}
+
+impl Dispatch {
+    /// Start the dispatcher task when there is a runtime to run it on.
+    pub(super) fn start(sink: Arc<dyn CommitSink>) -> Self {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Dispatch::Inline(sink);
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Outcome>>();
+        runtime.spawn(async move {
+            // Ends when the writer drops its sender, after the last batch.
+            while let Some(batch) = rx.recv().await {
+                deliver(&*sink, batch);
+            }
+        });
+        Dispatch::Task(tx)
+    }
+
+    pub(super) fn send(&self, batch: Vec<Outcome>) {
+        match self {
+            Dispatch::Task(tx) => {
+                if let Err(mpsc::error::SendError(batch)) = tx.send(batch) {
+                    // The runtime is shutting down: answer from here rather than drop.
+                    for o in batch {
+                        o.reply.send(o.result);
+                    }
+                }
+            }
+            Dispatch::Inline(sink) => deliver(&**sink, batch),
+        }
+    }
+}

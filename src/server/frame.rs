@@ -12,6 +12,17 @@ use crate::server::error::OpError;
 use crate::server::ops;
 use crate::server::rules;
 
+/// Concatenate pieces of JSON text into one string, allocated once at its final size
+/// (frames carrying a stored message are built this way: `format!` grew them piece by
+/// piece, a measurable share of the writer's time at 40,000 messages/s).
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
 /// A frame that is not a request: the answer goes back with `req_id` (0 when the frame
 /// has none).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -195,10 +195,16 @@ impl CommitSink for Hub {
                 } => {
                     // The stored JSON goes in as is: one encoding for every recipient.
                     let cursor = cursor.map_or(String::new(), |c| format!(r#","cursor":{c}"#));
-                    let frame = Utf8Bytes::from(format!(
-                        r#"{{"push":"{}","data":{{"message":{message}{cursor},"unreadCounted":{unread_counted}}}}}"#,
-                        push::NEW_MESSAGE
-                    ));
+                    let frame = Utf8Bytes::from(crate::server::frame::concat(&[
+                        r#"{"push":""#,
+                        push::NEW_MESSAGE,
+                        r#"","data":{"message":"#,
+                        &message,
+                        &cursor,
+                        r#","unreadCounted":"#,
+                        if unread_counted { "true" } else { "false" },
+                        "}}",
+                    ]));
                     self.send_to(recipients.iter(), except, &frame);
                 }
                 Effect::ConversationChanged {

@@ -38,7 +38,13 @@ enum Flow {
 /// Encode a response frame; `data` is already JSON.
 pub fn encode_response(req_id: u64, result: Result<Data, OpError>) -> Utf8Bytes {
     let text = match result {
-        Ok(Data(data)) => format!(r#"{{"reqId":{req_id},"code":0,"desc":"","data":{data}}}"#),
+        Ok(Data(data)) => frame::concat(&[
+            r#"{"reqId":"#,
+            &req_id.to_string(),
+            r#","code":0,"desc":"","data":"#,
+            &data,
+            "}",
+        ]),
         Err(e) => format!(
             r#"{{"reqId":{req_id},"code":{},"desc":{},"data":null}}"#,
             e.code,

@@ -130,6 +130,8 @@ pub fn open_writer(path: &std::path::Path) -> rusqlite::Result<Connection> {
     // Checkpoints (which fsync) run on the checkpointer thread, never inside a commit of
     // the writer: see `sqlite::Checkpointer`.
     db.pragma_update(None, "wal_autocheckpoint", 0i64)?;
+    // When the writer restarts the WAL, a file grown past this is cut back to it.
+    db.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     Ok(db)
 }
 

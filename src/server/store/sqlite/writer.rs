@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -21,6 +22,7 @@ use crate::model::{
 };
 use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
 use crate::server::error::OpError;
+use crate::server::frame;
 use crate::server::limits::{Rate, TokenBucket};
 use crate::server::rules;
 use crate::server::store::{
@@ -175,6 +177,8 @@ pub(super) struct Writer {
     db: Connection,
     /// Where committed batches go (answers and effects).
     out: Dispatch,
+    /// Set by the checkpointer when the WAL has grown past its limit.
+    restart_wal: Arc<AtomicBool>,
     options: StoreOptions,
     next_pos: u64,
     c2c: HashMap<String, C2cState>,
@@ -197,10 +201,10 @@ fn online_msg_id(now: i64) -> String {
 }
 
 fn send_result(body: &str, cursor: Option<u64>) -> Data {
-    match cursor {
-        Some(c) => Data(format!(r#"{{"message":{body},"cursor":{c}}}"#)),
-        None => Data(format!(r#"{{"message":{body}}}"#)),
-    }
+    Data(match cursor {
+        Some(c) => frame::concat(&[r#"{"message":"#, body, r#","cursor":"#, &c.to_string(), "}"]),
+        None => frame::concat(&[r#"{"message":"#, body, "}"]),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -378,11 +382,13 @@ impl Writer {
         path: &Path,
         sink: Arc<dyn CommitSink>,
         options: StoreOptions,
+        restart_wal: Arc<AtomicBool>,
     ) -> rusqlite::Result<Self> {
         let db = schema::open_writer(path)?;
         let mut w = Writer {
             db,
             out: Dispatch::start(sink),
+            restart_wal,
             options,
             next_pos: 1,
             c2c: HashMap::new(),
@@ -434,6 +440,9 @@ impl Writer {
             if !batch.is_empty() {
                 self.apply_batch(batch);
             }
+            if self.restart_wal.swap(false, Ordering::Relaxed) {
+                self.restart_wal();
+            }
         }
         // Refuse new commands, but apply those already queued.
         rx.close();
@@ -448,6 +457,23 @@ impl Writer {
         }
         if let Err(e) = self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!("writer: checkpoint at close failed: {e}");
+        }
+    }
+
+    /// Copy the last frames into the database and start the WAL from its beginning (see
+    /// `Checkpointer`). Between batches, so no transaction is open; readers finish theirs.
+    fn restart_wal(&self) {
+        let started = Instant::now();
+        let result = self
+            .db
+            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+        match result {
+            Ok(busy) => tracing::debug!(
+                busy,
+                "WAL restarted in {:.1} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            ),
+            Err(e) => tracing::warn!("restarting the WAL failed: {e}"),
         }
     }
 

@@ -3,7 +3,15 @@
 //! server is SIGKILLed again and again, each time restarted on the same data dir. Clients
 //! reconnect and resend every unacknowledged message with the same client id. Then the
 //! audit: no acknowledged message lost, no duplicate (by client id), every conversation's
-//! seq gap-free, and every user's `sync` from 0 returns exactly the set it should see.
+//! seq gap-free, every user's `sync` from 0 returns exactly the set it should see, and
+//! every user's unread count is exact.
+//!
+//! In CI it is small (4 kills, 720 messages, as fast as a window of 16 per user allows).
+//! The soak in docs/ARCHITECTURE.md sizes it from the environment:
+//! `TERMIM_CRASH_KILLS` (kills, at random points of the load), `TERMIM_CRASH_PER_USER`
+//! (messages per user, 6 users), `TERMIM_CRASH_RATE` (messages/s for all users together;
+//! 0 = unpaced), `TERMIM_CRASH_PREFILL` (messages stored between two other users before
+//! the load, so the restarts open a big database), `TERMIM_CRASH_SEED` (the kill points).
 
 mod common;
 
@@ -24,9 +32,54 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 const USERS: usize = 6;
-const PER_USER: usize = 120;
-const KILLS: usize = 4;
 const WINDOW: usize = 16;
+/// The prefill's sends in flight on its one connection.
+const PREFILL_WINDOW: usize = 256;
+
+/// How big the run is (see the module comment).
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    kills: usize,
+    per_user: usize,
+    /// Messages per second, all users together; 0: as fast as the window allows.
+    rate: u64,
+    prefill: usize,
+    seed: u64,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid number")),
+        Err(_) => default,
+    }
+}
+
+impl Size {
+    fn from_env() -> Self {
+        Size {
+            kills: env_or("TERMIM_CRASH_KILLS", 4),
+            per_user: env_or("TERMIM_CRASH_PER_USER", 120),
+            rate: env_or("TERMIM_CRASH_RATE", 0),
+            prefill: env_or("TERMIM_CRASH_PREFILL", 0),
+            seed: env_or("TERMIM_CRASH_SEED", rand::random::<u64>()),
+        }
+    }
+
+    /// Acknowledged sends (of all users together) at which the kills happen: random, in
+    /// the middle 90% of the load, ascending.
+    fn kill_points(&self) -> Vec<usize> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
+        let total = USERS * self.per_user;
+        let mut points: Vec<usize> = (0..self.kills)
+            .map(|_| rng.random_range(total / 20..=total * 19 / 20))
+            .collect();
+        points.sort_unstable();
+        points
+    }
+}
 const GROUP: &str = "crashers";
 /// The whole test must end well within this.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -89,9 +142,10 @@ struct Ack {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect_and_login(url: &watch::Receiver<String>, key: &AppKey, me: &str) -> Ws {
+/// Connect to whichever server is up and log in; returns the socket and the server's number.
+async fn connect_and_login(url: &watch::Receiver<Up>, key: &AppKey, me: &str) -> (Ws, usize) {
     loop {
-        let target = url.borrow().clone();
+        let (server, target) = url.borrow().clone();
         if let Ok(Ok((mut ws, _))) = tokio::time::timeout(
             Duration::from_secs(5),
             tokio_tungstenite::connect_async(&target),
@@ -111,7 +165,7 @@ async fn connect_and_login(url: &watch::Receiver<String>, key: &AppKey, me: &str
                             let v: Value = serde_json::from_str(&t).expect("json");
                             if v["reqId"] == 0 && v.get("push").is_none() {
                                 assert_eq!(v["code"], 0, "login: {v}");
-                                return ws;
+                                return (ws, server);
                             }
                         }
                         Ok(Some(Ok(_))) => {}
@@ -124,29 +178,50 @@ async fn connect_and_login(url: &watch::Receiver<String>, key: &AppKey, me: &str
     }
 }
 
-/// Send all of user `i`'s messages, at most `WINDOW` in flight, through any number of
-/// server deaths; returns the acks.
+/// Which server is up: its number (0 = the first) and URL.
+type Up = (usize, String);
+
+/// When each worker logged in, per server number.
+type Logins = Arc<std::sync::Mutex<HashMap<usize, Vec<Instant>>>>;
+
+/// Send all of user `i`'s messages, at most `WINDOW` in flight (and no faster than
+/// `interval` apart, when paced), through any number of server deaths; returns the acks.
+#[allow(clippy::too_many_arguments)]
 async fn worker(
     i: usize,
-    url: watch::Receiver<String>,
+    per_user: usize,
+    interval: Option<Duration>,
+    url: watch::Receiver<Up>,
     key: AppKey,
     acked: Arc<AtomicUsize>,
     cut_off: Arc<AtomicUsize>,
+    logins: Logins,
 ) -> Vec<Ack> {
     let me = user(i);
     let mut acks: BTreeMap<usize, Ack> = BTreeMap::new();
     let mut next_req = 1u64;
     let mut reconnects = 0;
-    while acks.len() < PER_USER {
-        let mut ws = connect_and_login(&url, &key, &me).await;
+    let mut next_send = tokio::time::Instant::now();
+    while acks.len() < per_user {
+        let (mut ws, server) = connect_and_login(&url, &key, &me).await;
+        if let Ok(mut l) = logins.lock() {
+            l.entry(server).or_default().push(Instant::now());
+        }
         let mut in_flight: HashMap<u64, usize> = HashMap::new();
         // Everything not acknowledged is (re)sent, in order, with its original id.
-        let mut todo = (0..PER_USER)
+        let mut todo = (0..per_user)
             .filter(|k| !acks.contains_key(k))
             .collect::<Vec<_>>();
         todo.reverse();
         'conn: loop {
-            while in_flight.len() < WINDOW {
+            while in_flight.len() < WINDOW && !todo.is_empty() {
+                // Paced: one send per turn, when its time has come.
+                if let Some(interval) = interval {
+                    if tokio::time::Instant::now() < next_send {
+                        break;
+                    }
+                    next_send += interval;
+                }
                 let Some(k) = todo.pop() else { break };
                 let (id, receiver, group) = plan(i, k);
                 let frame = json!({"reqId": next_req, "op": "sendMessage",
@@ -161,10 +236,22 @@ async fn worker(
                 in_flight.insert(next_req, k);
                 next_req += 1;
             }
-            if in_flight.is_empty() {
+            if in_flight.is_empty() && todo.is_empty() {
                 break;
             }
-            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            // Read until an answer comes, or (paced, with room in the window) until the
+            // next send is due.
+            let wait = match interval {
+                Some(_) if in_flight.len() < WINDOW && !todo.is_empty() => {
+                    next_send.saturating_duration_since(tokio::time::Instant::now())
+                }
+                _ => Duration::from_secs(10),
+            };
+            let next = tokio::time::timeout(wait, ws.next()).await;
+            if next.is_err() && wait < Duration::from_secs(10) {
+                continue; // time for the next send
+            }
+            match next {
                 Ok(Some(Ok(Message::Text(t)))) => {
                     let v: Value = serde_json::from_str(&t).expect("json");
                     if v.get("push").is_some() {
@@ -205,12 +292,63 @@ async fn worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_and_duplicates_nothing() {
-    tokio::time::timeout(DEADLINE, run())
+    let size = Size::from_env();
+    eprintln!("{size:?}");
+    // Two minutes for the CI size; a soak gets time in proportion to its size.
+    let deadline = DEADLINE
+        + Duration::from_millis((USERS * size.per_user) as u64)
+        + Duration::from_millis(size.prefill as u64 / 2);
+    tokio::time::timeout(deadline, run(size))
         .await
         .expect("the crash test finishes in time");
 }
 
-async fn run() {
+/// Store `n` messages between two users outside the audit (so the restarts open a big
+/// database), pipelined on one connection.
+async fn prefill(url: &str, key: &AppKey, n: usize) {
+    let (a, b) = ("filler-a", "filler-b");
+    for u in [b, a] {
+        let mut c = RawClient::connect(url).await;
+        c.call(
+            "login",
+            json!({"userID": u, "userSig": usersig::gen_sig(key, u, 3600)}),
+        )
+        .await;
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let login = json!({"reqId": 0, "op": "login",
+        "params": {"userID": a, "userSig": usersig::gen_sig(key, a, 3600)}});
+    ws.send(Message::Text(login.to_string().into()))
+        .await
+        .expect("send");
+    let (mut sent, mut answered) = (0usize, 0usize);
+    // The login answer counts as one.
+    while answered < n + 1 {
+        while sent < n && sent + 1 - answered < PREFILL_WINDOW {
+            let id = format!("fill-{sent}");
+            let frame = json!({"reqId": sent + 1, "op": "sendMessage",
+                "params": text_params(&id, b, "", &format!("filler {sent}"))});
+            ws.send(Message::Text(frame.to_string().into()))
+                .await
+                .expect("send");
+            sent += 1;
+        }
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if t.starts_with(r#"{"reqId":"#) {
+                    assert!(t.contains(r#""code":0,"#), "prefill refused: {t}");
+                    answered += 1;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("prefill connection ended: {other:?}"),
+        }
+    }
+}
+
+async fn run(size: Size) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut server = spawn_server(dir.path()).await;
     let key = AppKey::load(dir.path()).expect("the server keeps its key in the data dir");
@@ -240,36 +378,53 @@ async fn run() {
         )
         .await;
     drop(owner);
+    if size.prefill > 0 {
+        let t = Instant::now();
+        prefill(&server.url, &key, size.prefill).await;
+        eprintln!(
+            "prefill: {} messages stored in {:.1} s",
+            size.prefill,
+            t.elapsed().as_secs_f64()
+        );
+    }
 
-    let (url_tx, url_rx) = watch::channel(server.url.clone());
+    let (url_tx, url_rx) = watch::channel((0, server.url.clone()));
     let acked = Arc::new(AtomicUsize::new(0));
     let cut_off = Arc::new(AtomicUsize::new(0));
+    let logins: Logins = Arc::default();
+    let interval =
+        (size.rate > 0).then(|| Duration::from_secs_f64(USERS as f64 / size.rate as f64));
+    let started = Instant::now();
     let workers: Vec<_> = (0..USERS)
         .map(|i| {
             tokio::spawn(worker(
                 i,
+                size.per_user,
+                interval,
                 url_rx.clone(),
                 key.clone(),
                 acked.clone(),
                 cut_off.clone(),
+                logins.clone(),
             ))
         })
         .collect();
 
-    // The nemesis: SIGKILL at fixed fractions of the load, restart on the same dir.
-    let total = USERS * PER_USER;
+    // The nemesis: SIGKILL at random points of the load, restart on the same dir.
+    let total = USERS * size.per_user;
     let mut restarts = Vec::new();
-    for kill in 1..=KILLS {
-        let at = total * kill / (KILLS + 1);
+    let mut up_at = Vec::new();
+    for (n, at) in size.kill_points().into_iter().enumerate() {
         while acked.load(Ordering::Relaxed) < at {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         server.child.start_kill().expect("SIGKILL");
         let _ = server.child.wait().await;
         let t = Instant::now();
         server = spawn_server(dir.path()).await;
         restarts.push(t.elapsed());
-        url_tx.send_replace(server.url.clone());
+        up_at.push(Instant::now());
+        url_tx.send_replace((n + 1, server.url.clone()));
     }
     let mut all_acks: Vec<(usize, Ack)> = Vec::new();
     for (i, w) in workers.into_iter().enumerate() {
@@ -277,9 +432,33 @@ async fn run() {
             all_acks.push((i, a));
         }
     }
+    let load_secs = started.elapsed().as_secs_f64();
     let cut_off = cut_off.load(Ordering::Relaxed);
+    // After each restart: how long until every worker still sending was logged in again.
+    let logins = logins.lock().map(|l| l.clone()).unwrap_or_default();
+    let back: Vec<Duration> = up_at
+        .iter()
+        .enumerate()
+        .filter_map(|(n, up)| {
+            let last = logins.get(&(n + 1))?.iter().max()?;
+            Some(last.saturating_duration_since(*up))
+        })
+        .collect();
+    let max = |d: &[Duration]| d.iter().max().copied().unwrap_or_default();
     eprintln!(
-        "{KILLS} kills; restart to listening took {restarts:?}; {cut_off} sends were in flight at a kill and resent"
+        "{total} messages from {USERS} users in {load_secs:.1} s ({:.0}/s{}), {} kills (seed {}): \
+         restart to listening max {:?} (all: {restarts:?}); all senders logged in again within \
+         max {:?} of a restart; {cut_off} sends were in flight at a kill and resent",
+        total as f64 / load_secs,
+        if size.rate > 0 {
+            format!(", paced at {}/s", size.rate)
+        } else {
+            String::new()
+        },
+        size.kills,
+        size.seed,
+        max(&restarts),
+        max(&back),
     );
     assert_eq!(all_acks.len(), total);
     assert!(
@@ -288,7 +467,9 @@ async fn run() {
     );
 
     // ---- audit: every user syncs everything from cursor 0 on the last server.
+    let audit = Instant::now();
     let mut seen_by: Vec<Vec<Value>> = Vec::new();
+    let mut unread_of: Vec<u64> = Vec::new();
     for i in 0..USERS {
         let mut c = RawClient::connect(&server.url).await;
         c.call(
@@ -297,7 +478,17 @@ async fn run() {
         )
         .await;
         seen_by.push(c.sync_all(0).await.0);
+        let unread = c.call("getTotalUnreadMessageCount", json!({})).await;
+        unread_of.push(
+            unread["totalUnreadCount"]
+                .as_u64()
+                .expect("totalUnreadCount"),
+        );
     }
+    eprintln!(
+        "audit: {USERS} users synced from 0 in {:.2} s",
+        audit.elapsed().as_secs_f64()
+    );
     let mut by_msg_id: HashMap<String, Value> = HashMap::new();
     for list in &seen_by {
         let mut mine = HashSet::new();
@@ -366,6 +557,9 @@ async fn run() {
             .filter_map(|m| m["msgID"].as_str())
             .collect();
         assert_eq!(got, want, "{me}'s sync differs from what it may see");
+        // Nothing was read: every message from someone else counts (a Work group's too).
+        let from_others = list.iter().filter(|m| m["sender"] != me.as_str()).count();
+        assert_eq!(unread_of[i], from_others as u64, "{me}'s unread count");
     }
     server.child.start_kill().expect("stop");
 }

@@ -196,6 +196,7 @@ pub async fn start_with_options(
     let sink = hub.clone();
     let store_options = StoreOptions {
         group_send_rate: options.group_send_rate,
+        ..StoreOptions::default()
     };
     let store: Arc<dyn Store> = Arc::new(
         tokio::task::spawn_blocking(move || SqliteStore::open_with(&data_dir, sink, store_options))

@@ -250,6 +250,8 @@ pub trait CommitSink: Send + Sync + 'static {
 pub struct StoreOptions {
     /// `sendMessage` per group; beyond it 10023. `None`: unlimited.
     pub group_send_rate: Option<crate::server::limits::Rate>,
+    /// WAL frames past which the log is restarted (`None`: 16,384, i.e. 64 MiB).
+    pub wal_restart_frames: Option<i64>,
 }
 
 /// Storage errors that are not an op's business (opening, migrating).

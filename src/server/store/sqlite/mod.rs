@@ -93,7 +93,11 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: PathBuf, restart_wal: Arc<AtomicBool>) -> Result<Self, StoreError> {
+    fn start(
+        path: PathBuf,
+        restart_wal: Arc<AtomicBool>,
+        restart_frames: i64,
+    ) -> Result<Self, StoreError> {
         let db = schema::open_checkpointer(&path)?;
         let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
         let flag = stop.clone();
@@ -126,7 +130,7 @@ impl Checkpointer {
                     match pass {
                         Ok((frames, copied)) => {
                             behind = frames - copied > BEHIND_FRAMES;
-                            if frames > WAL_RESTART_FRAMES {
+                            if frames > restart_frames {
                                 restart_wal.store(true, Ordering::Relaxed);
                             }
                         }
@@ -170,9 +174,10 @@ impl SqliteStore {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let restart_wal = Arc::new(AtomicBool::new(false));
+        let restart_frames = options.wal_restart_frames.unwrap_or(WAL_RESTART_FRAMES);
         let writer = Writer::open(&path, sink, options, restart_wal.clone())?;
         // After the writer: it creates the schema.
-        let checkpointer = Checkpointer::start(path.clone(), restart_wal)?;
+        let checkpointer = Checkpointer::start(path.clone(), restart_wal, restart_frames)?;
         let (queue, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()
             .name("termim-writer".into())
@@ -378,5 +383,92 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.checkpointer.stop();
         let _ = self.queue.try_send(WriterMsg::Stop);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TextElem;
+    use crate::protocol::SendMessageParams;
+    use crate::server::store::{Effect, Reply, SendCmd, SendTarget, WriteCmd};
+    use tokio::sync::oneshot;
+
+    struct NoPushes;
+    impl CommitSink for NoPushes {
+        fn deliver(&self, _: Vec<Effect>) {}
+    }
+
+    async fn write(store: &SqliteStore, cmd: WriteCmd) -> oneshot::Receiver<Result<Data, OpError>> {
+        let (tx, rx) = oneshot::channel();
+        store
+            .submit(WriteRequest {
+                cmd,
+                reply: Reply::Channel(tx),
+            })
+            .await
+            .expect("queued");
+        rx
+    }
+
+    /// Without the restart, a writer that never pauses grows the WAL by every page it
+    /// writes (it reached gigabytes under load): here it must stay a small part of that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_under_writes_without_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            wal_restart_frames: Some(64),
+            ..StoreOptions::default()
+        };
+        let store = SqliteStore::open_with(dir.path(), Arc::new(NoPushes), options).unwrap();
+        for user in ["a", "b"] {
+            let cmd = WriteCmd::EnsureUser {
+                user: user.into(),
+                now: 1,
+            };
+            write(&store, cmd).await.await.unwrap().unwrap();
+        }
+        let text = "x".repeat(4000);
+        let mut answers = Vec::new();
+        for k in 0..6000 {
+            let params = SendMessageParams {
+                id: format!("m{k}"),
+                receiver: "b".into(),
+                elem_type: 1,
+                text_elem: Some(TextElem { text: text.clone() }),
+                ..SendMessageParams::default()
+            };
+            let cmd = WriteCmd::Send(Box::new(SendCmd {
+                sender: "a".into(),
+                conn: 1,
+                target: SendTarget::C2c {
+                    receiver: "b".into(),
+                },
+                params,
+                now: 1,
+            }));
+            answers.push(write(&store, cmd).await);
+            // Keep the queue full, so the writer goes from batch to batch without pause.
+            if answers.len() == 128 {
+                for a in answers.drain(..) {
+                    a.await.unwrap().unwrap();
+                }
+            }
+        }
+        for a in answers {
+            a.await.unwrap().unwrap();
+        }
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+        let (db, wal) = (size(DB_FILE), size(&format!("{DB_FILE}-wal")));
+        tokio::task::block_in_place(|| store.close());
+        // 6,000 × 4 KB written: the database holds about 24 MB.
+        assert!(db > 20 << 20, "database {db} bytes");
+        // (Without the restarts the WAL ends larger than the database; with them it holds
+        // a few batches of at most 128 messages, each about 0.5 MB.)
+        eprintln!("WAL {wal} bytes, database {db} bytes");
+        assert!(
+            wal < db / 2,
+            "WAL {wal} bytes next to a database of {db} bytes"
+        );
     }
 }

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::client::{self, Counters, Proto, Sink, Stats, To};
+use super::pacer::Timer;
 use super::target::{Kind, Target, TargetArgs};
 
 /// Connections opened at once while setting up.
@@ -241,6 +242,8 @@ pub async fn c2c(a: C2cArgs) -> anyhow::Result<()> {
     let interval = 1_000_000_000 * a.pairs as u64 / a.rate;
     let per_sender = a.secs * a.rate / a.pairs as u64;
     let start = 200_000_000; // 200 ms to let every task get going
+    let timer = Timer::for_rate(a.rate);
+    println!("  send times: {}", timer.describe());
     let cpu0 = target.cpu_secs();
     let mut sends = Vec::new();
     for (i, (sink, stream)) in senders.into_iter().enumerate() {
@@ -256,6 +259,7 @@ pub async fn c2c(a: C2cArgs) -> anyhow::Result<()> {
             interval,
             per_sender,
             a.body,
+            timer.clone(),
         )));
     }
     let mut sent = 0;
@@ -364,6 +368,8 @@ pub async fn fanout(a: FanoutArgs) -> anyhow::Result<()> {
     let start = now + 300_000_000;
     let interval = 1_000_000_000 * a.senders as u64 / a.rate;
     let per_sender = a.secs * a.rate / a.senders as u64;
+    let timer = Timer::for_rate(a.rate);
+    println!("  send times: {}", timer.describe());
     let cpu0 = target.cpu_secs();
     let mut sends = Vec::new();
     let mut rest = Vec::new();
@@ -379,6 +385,7 @@ pub async fn fanout(a: FanoutArgs) -> anyhow::Result<()> {
                 interval,
                 per_sender,
                 a.body,
+                timer.clone(),
             )));
         } else {
             rest.push(sink);
@@ -549,6 +556,7 @@ pub async fn catch_up(a: CatchUpArgs) -> anyhow::Result<()> {
             1_000_000,
             a.per_conv as u64,
             a.body,
+            Timer::Tokio,
         )));
     }
     let mut keep = Vec::new();

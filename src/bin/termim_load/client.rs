@@ -18,6 +18,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use termim::usersig::{self, AppKey};
 
+use super::pacer::Timer;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub type Sink = SplitSink<Ws, Message>;
 pub type Stream = SplitStream<Ws>;
@@ -336,12 +338,13 @@ pub async fn open_loop(
     interval: u64,
     count: u64,
     body: usize,
+    timer: Timer,
 ) -> (u64, Histogram<u64>, Sink) {
     let mut late = histogram();
     let mut sent = 0;
     for k in 0..count {
         let sched = start + k * interval;
-        tokio::time::sleep_until(base + Duration::from_nanos(sched)).await;
+        timer.sleep_until(base + Duration::from_nanos(sched)).await;
         let actual = now_ns(base);
         let _ = late.record(actual.saturating_sub(sched).max(1000) / 1000);
         let to = &targets[k as usize % targets.len()];

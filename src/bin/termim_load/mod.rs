@@ -5,6 +5,7 @@
 mod bench;
 mod client;
 mod floor;
+mod pacer;
 mod serve;
 mod target;
 

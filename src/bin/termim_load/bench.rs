@@ -149,7 +149,7 @@ async fn open_all(
 
 struct Readers {
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<Stats>>,
+    tasks: Vec<JoinHandle<client::Samples>>,
     counters: Arc<Counters>,
 }
 
@@ -197,7 +197,7 @@ impl Readers {
         let mut all = Stats::new();
         for t in self.tasks {
             if let Ok(s) = t.await {
-                all.merge(&s);
+                all.record(&s);
             }
         }
         all

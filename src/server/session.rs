@@ -90,7 +90,7 @@ pub struct Session {
 impl Session {
     pub fn new(shared: Arc<Shared>, conn: Arc<Conn>) -> Self {
         let signals = conn.signals();
-        let shared_max_in_flight = shared.options.max_in_flight.max(1);
+        let max_in_flight = shared.options.max_in_flight.max(1);
         let bucket = shared
             .options
             .request_rate
@@ -102,7 +102,7 @@ impl Session {
             user: None,
             bucket,
             refused_in_a_row: 0,
-            writes_in_flight: Arc::new(Semaphore::new(shared_max_in_flight)),
+            writes_in_flight: Arc::new(Semaphore::new(max_in_flight)),
         }
     }
 
@@ -309,9 +309,8 @@ impl Session {
         let ctx = Ctx {
             shared: self.shared.clone(),
             user,
-            conn: self.conn.id,
+            conn: self.conn.clone(),
             req_id,
-            outbound: self.conn.clone(),
             writes_in_flight: self.writes_in_flight.clone(),
         };
         match ops::route(&ctx, &request.op, request.params).await {

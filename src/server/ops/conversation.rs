@@ -53,7 +53,7 @@ pub async fn clean_unread(ctx: &Ctx, params: Params<'_>) -> Handled {
         params_or_answer!(op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT, params);
     let cmd = WriteCmd::CleanUnread {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         conversation_id: p.conversation_id,
         clean_timestamp: p.clean_timestamp,
         clean_sequence: p.clean_sequence,
@@ -66,7 +66,7 @@ pub async fn pin(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: PinConversationParams = params_or_answer!(op::PIN_CONVERSATION, params);
     let cmd = WriteCmd::Pin {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         conversation_id: p.conversation_id,
         pinned: p.is_pinned,
     };
@@ -77,7 +77,7 @@ pub async fn delete(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: ConversationIdParams = params_or_answer!(op::DELETE_CONVERSATION, params);
     let cmd = WriteCmd::DeleteConversation {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         conversation_id: p.conversation_id,
     };
     write(ctx, cmd).await
@@ -88,7 +88,7 @@ pub async fn set_custom_data(ctx: &Ctx, params: Params<'_>) -> Handled {
         params_or_answer!(op::SET_CONVERSATION_CUSTOM_DATA, params);
     let cmd = WriteCmd::SetCustomData {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         conversation_ids: p.conversation_id_list,
         custom_data: p.custom_data,
     };

@@ -22,7 +22,7 @@ pub async fn create(ctx: &Ctx, params: Params<'_>) -> Handled {
     };
     let cmd = WriteCmd::CreateGroup {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_type,
         group_name: p.group_name,
         group_id: p.group_id,
@@ -36,7 +36,7 @@ pub async fn join(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: JoinGroupParams = params_or_answer!(op::JOIN_GROUP, params);
     let cmd = WriteCmd::JoinGroup {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         now: now(),
     };
@@ -47,7 +47,7 @@ pub async fn quit(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GroupIdParams = params_or_answer!(op::QUIT_GROUP, params);
     let cmd = WriteCmd::QuitGroup {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         now: now(),
     };
@@ -58,7 +58,7 @@ pub async fn dismiss(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GroupIdParams = params_or_answer!(op::DISMISS_GROUP, params);
     let cmd = WriteCmd::DismissGroup {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
     };
     write(ctx, cmd).await
@@ -68,7 +68,7 @@ pub async fn invite(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: InviteParams = params_or_answer!(op::INVITE_USER_TO_GROUP, params);
     let cmd = WriteCmd::Invite {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         users: p.user_list,
         now: now(),
@@ -80,7 +80,7 @@ pub async fn kick(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: KickParams = params_or_answer!(op::KICK_GROUP_MEMBER, params);
     let cmd = WriteCmd::Kick {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         members: p.member_list,
         now: now(),
@@ -92,7 +92,7 @@ pub async fn mute(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: MuteGroupMemberParams = params_or_answer!(op::MUTE_GROUP_MEMBER, params);
     let cmd = WriteCmd::Mute {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         member: p.user_id,
         seconds: p.seconds,
@@ -105,7 +105,7 @@ pub async fn set_role(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SetGroupMemberRoleParams = params_or_answer!(op::SET_GROUP_MEMBER_ROLE, params);
     let cmd = WriteCmd::SetRole {
         user: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         group_id: p.group_id,
         member: p.user_id,
         role: p.role,

@@ -16,7 +16,7 @@ pub async fn send(ctx: &Ctx, params: Params<'_>) -> Handled {
     };
     let cmd = WriteCmd::Send(Box::new(SendCmd {
         sender: ctx.user.clone(),
-        conn: ctx.conn,
+        conn: ctx.conn.id,
         target,
         params: p,
         now: now(),

@@ -19,17 +19,16 @@ use crate::server::error::OpError;
 use crate::server::frame::Params;
 use crate::server::hub::Conn;
 use crate::server::session::encode_response;
-use crate::server::store::{ConnId, Data, Reply, Store, WriteCmd, WriteRequest};
+use crate::server::store::{Data, Reply, Store, WriteCmd, WriteRequest};
 
 /// Who is asking, and where the answer goes.
 pub struct Ctx {
     pub shared: Arc<Shared>,
     pub user: String,
-    pub conn: ConnId,
+    /// The connection (its id, and the outbound queue writes put their response on).
+    pub conn: Arc<Conn>,
     /// The request being handled.
     pub req_id: u64,
-    /// The connection's outbound queue: writes queue their response there themselves.
-    pub outbound: Arc<Conn>,
     /// Writes of this connection in progress (a permit each); bounds them like reads.
     pub writes_in_flight: Arc<Semaphore>,
 }
@@ -105,7 +104,7 @@ async fn write(ctx: &Ctx, cmd: WriteCmd) -> Handled {
     let Ok(permit) = ctx.writes_in_flight.clone().acquire_owned().await else {
         return Handled::Now(Err(OpError::internal("the connection is closing")));
     };
-    let (conn, req_id) = (ctx.outbound.clone(), ctx.req_id);
+    let (conn, req_id) = (ctx.conn.clone(), ctx.req_id);
     let reply = Reply::Call(Box::new(move |result| {
         conn.push(&encode_response(req_id, result));
         drop(permit);

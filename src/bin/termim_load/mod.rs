@@ -1,5 +1,5 @@
 //! The pieces of `termim-load`: `serve` and `floor` (the servers under test) and the
-//! scenarios (`c2c`, `fanout`, `idle`, `catch-up`), which start their server as a child
+//! scenarios (`c2c`, `fanout`, `idle`, `catch-up`, `soak`), which start their server as a child
 //! process and drive it from this one.
 
 mod bench;
@@ -7,6 +7,7 @@ mod client;
 mod floor;
 mod pacer;
 mod serve;
+mod soak;
 mod target;
 
 use std::net::SocketAddr;
@@ -42,6 +43,9 @@ pub enum Command {
     Idle(bench::IdleArgs),
     /// An offline user's catch-up through `sync`.
     CatchUp(bench::CatchUpArgs),
+    /// Long C2C load with connection churn: memory, descriptors, latency over time, and
+    /// an end-to-end audit (nothing lost or duplicated).
+    Soak(soak::SoakArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -86,5 +90,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fanout(args) => generator()?.block_on(bench::fanout(args)),
         Command::Idle(args) => generator()?.block_on(bench::idle(args)),
         Command::CatchUp(args) => generator()?.block_on(bench::catch_up(args)),
+        Command::Soak(args) => generator()?.block_on(soak::soak(args)),
     }
 }

@@ -150,6 +150,11 @@ pub enum Action {
     Expand,
     /// Edit the custom data of the marked (or selected) conversations.
     ConversationData,
+    /// Edit the composer's text in `$VISUAL` / `$EDITOR` (the terminal is handed
+    /// over until the editor exits; nothing is sent).
+    ExternalEditor,
+    /// Suspend termim to the shell (Ctrl-Z); `fg` resumes it.
+    Suspend,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -184,7 +189,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 36] = [
+    pub const BINDABLE: [Action; 38] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -217,9 +222,11 @@ impl Action {
         Action::Details,
         Action::Expand,
         Action::ConversationData,
+        Action::ExternalEditor,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Help,
+        Action::Suspend,
         Action::Quit,
     ];
 
@@ -262,6 +269,8 @@ impl Action {
             Action::Details => "details",
             Action::Expand => "expand",
             Action::ConversationData => "conversation_data",
+            Action::ExternalEditor => "external_editor",
+            Action::Suspend => "suspend",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -331,6 +340,8 @@ impl Action {
             Action::Details => &[List, Messages],
             Action::Expand => &[Messages],
             Action::ConversationData => &[List, Details],
+            Action::ExternalEditor => &[Composer],
+            Action::Suspend => &[Global],
             _ => &[],
         }
     }
@@ -390,6 +401,8 @@ impl Action {
             (Action::Details, _) => "details",
             (Action::Expand, _) => "expand",
             (Action::ConversationData, _) => "custom data",
+            (Action::ExternalEditor, _) => "$EDITOR",
+            (Action::Suspend, _) => "suspend",
             _ => "",
         }
     }
@@ -467,6 +480,8 @@ impl Action {
             (Action::Details, _) => "Show every field of the selected message",
             (Action::Expand, _) => "Expand/collapse custom messages (selected or all)",
             (Action::ConversationData, _) => "Set custom data on the marked or selected chats",
+            (Action::ExternalEditor, _) => "Edit the draft in $VISUAL/$EDITOR (then review)",
+            (Action::Suspend, _) => "Suspend to the shell (fg resumes)",
             _ => "",
         }
     }
@@ -484,7 +499,7 @@ impl Action {
             Action::Filter | Action::PickTargets => 5,
             Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,
             Action::Quit => 7,
-            Action::NextUnread | Action::TogglePin => 8,
+            Action::NextUnread | Action::TogglePin | Action::ExternalEditor => 8,
             _ => 9,
         }
     }
@@ -501,6 +516,7 @@ impl Action {
                 | Action::PageDown
                 | Action::PrevField
                 | Action::NextValue
+                | Action::Suspend
         )
     }
 }

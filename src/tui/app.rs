@@ -352,7 +352,9 @@ impl App {
             A::Back if in_list => !self.marked.is_empty(),
             A::Toggle | A::Details | A::ConversationData if in_list => self.list_len() > 0,
             A::PickTargets => self.open_conversation().is_some_and(Self::targets_allowed),
-            A::CustomMessage | A::SendOptions => self.open_conversation().is_some(),
+            A::CustomMessage | A::SendOptions | A::ExternalEditor => {
+                self.open_conversation().is_some()
+            }
             A::Details => self.open_window().is_some_and(|w| !w.messages.is_empty()),
             A::Expand => self
                 .open_window()
@@ -1153,6 +1155,11 @@ impl App {
                 super::overlay::conv_data::on_result(self, &conversation_ids, &data, result);
                 Vec::new()
             }
+            EffectResult::Edited {
+                conversation_id,
+                outcome,
+            } => super::editor::finished(self, conversation_id, outcome),
+            EffectResult::Resumed { error } => super::editor::resumed(self, error),
             EffectResult::Failed { what, error } => {
                 self.notify_error(format!("Couldn't {what}: {error}"));
                 Vec::new()

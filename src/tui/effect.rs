@@ -9,6 +9,8 @@ use std::future::Future;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use super::editor::EditorError;
+
 use crate::model::{
     Conversation, ConversationOperationResult, GroupMemberInfoResult, Message, OfflinePushInfo,
     Priority,
@@ -163,8 +165,28 @@ pub enum Effect {
         conversation_ids: Vec<String>,
         data: String,
     },
+    /// Hand the terminal to `$VISUAL` / `$EDITOR` with `text` in a file →
+    /// [`EffectResult::Edited`]. The event loop's own (it owns the terminal); runners
+    /// never see it.
+    EditExternally {
+        conversation_id: String,
+        text: String,
+    },
+    /// Stop the process until the shell resumes it (Ctrl-Z, then `fg`), the terminal
+    /// given back meanwhile → [`EffectResult::Resumed`]. The event loop's own.
+    Suspend,
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
+}
+
+impl Effect {
+    /// Performed by the event loop itself, not by an [`EffectRunner`].
+    pub fn is_loops_own(&self) -> bool {
+        matches!(
+            self,
+            Effect::Quit | Effect::EditExternally { .. } | Effect::Suspend
+        )
+    }
 }
 
 /// The outcome of an [`Effect`], fed back into `App::apply_result`.
@@ -228,6 +250,15 @@ pub enum EffectResult {
         data: String,
         result: Result<Vec<ConversationOperationResult>, SdkError>,
     },
+    /// The external editor finished: the file's bytes, or why there are none.
+    Edited {
+        conversation_id: String,
+        outcome: Result<Vec<u8>, EditorError>,
+    },
+    /// Back from a suspend; `error` says why it did not happen.
+    Resumed {
+        error: Option<String>,
+    },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
     Failed {
         what: String,
@@ -242,7 +273,8 @@ pub type ResultSender = UnboundedSender<EffectResult>;
 /// recording one. `dispatch` must not block: start the work and return.
 pub trait EffectRunner {
     /// Start `effect`; report its outcome(s) on `results`. Called in the order the
-    /// reducer produced the effects (`Effect::Quit` is handled by the loop itself).
+    /// reducer produced the effects (the loop performs its own, see
+    /// [`Effect::is_loops_own`]).
     fn dispatch(&mut self, effect: Effect, results: &ResultSender);
 
     /// The UI is quitting: finish what must not be lost (drafts, sends in flight).

@@ -10,6 +10,7 @@
 pub mod action;
 pub mod app;
 pub mod clock;
+pub mod editor;
 pub mod effect;
 pub mod event;
 pub mod explain;

@@ -6,9 +6,12 @@
 //! input stream, so tests drive the whole loop with a `TestBackend` and scripted
 //! events (no TTY).
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{
@@ -28,6 +31,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::app::App;
+use super::editor::{self, EditorError};
 use super::effect::{Effect, EffectResult, EffectRunner};
 use super::event::SdkEvent;
 use super::update::{handle_event, update};
@@ -76,28 +80,34 @@ impl TerminalGuard {
     pub fn enter(options: &RunOptions) -> io::Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard(());
-        let mut out = io::stdout();
-        execute!(
-            out,
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            EnableFocusChange
-        )?;
-        if options.mouse {
-            execute!(out, EnableMouseCapture)?;
-            MOUSE_CAPTURED.store(true, Ordering::SeqCst);
-        }
-        // Shift-Enter (and other modified keys) reach us on terminals that speak the
-        // kitty keyboard protocol.
-        if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
-            execute!(
-                out,
-                PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
-            )?;
-            KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
-        }
+        enter_full_screen(options)?;
         Ok(guard)
     }
+}
+
+/// Everything [`TerminalGuard::enter`] does after raw mode (also used on resume).
+fn enter_full_screen(options: &RunOptions) -> io::Result<()> {
+    let mut out = io::stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableFocusChange
+    )?;
+    if options.mouse {
+        execute!(out, EnableMouseCapture)?;
+        MOUSE_CAPTURED.store(true, Ordering::SeqCst);
+    }
+    // Shift-Enter (and other modified keys) reach us on terminals that speak the
+    // kitty keyboard protocol.
+    if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
+        execute!(
+            out,
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+        )?;
+        KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
+    }
+    Ok(())
 }
 
 impl Drop for TerminalGuard {
@@ -148,6 +158,196 @@ fn test_panic_requested() -> bool {
     std::env::var_os(TEST_PANIC_ENV).is_some_and(|v| v == "after-first-draw")
 }
 
+/// Lends the terminal to something else and takes it back: the shell on Ctrl-Z, an
+/// external editor. The loop calls it between frames, for [`Effect::Suspend`] and
+/// [`Effect::EditExternally`], and redraws everything afterwards.
+pub trait TerminalHost {
+    /// Stop reading input and give the terminal back exactly as on quit.
+    fn release(&mut self) -> io::Result<()>;
+    /// Take the terminal again (raw mode, alternate screen, …) and read input again.
+    fn reacquire(&mut self) -> io::Result<()>;
+    /// The editor to run (shell text), or `None` where there is no terminal to lend.
+    fn editor(&self) -> Option<String>;
+    /// Can the process be stopped to the shell here?
+    fn can_suspend(&self) -> bool;
+}
+
+/// No terminal (a `TestBackend`): nothing can be lent; the keys say so.
+pub struct NoTerminal;
+
+impl TerminalHost for NoTerminal {
+    fn release(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn reacquire(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn editor(&self) -> Option<String> {
+        None
+    }
+    fn can_suspend(&self) -> bool {
+        false
+    }
+}
+
+/// crossterm's input as a stream that can be paused: while the terminal is lent, no
+/// `EventStream` exists, so its reader thread cannot take the editor's (or the
+/// shell's) keystrokes.
+#[derive(Clone)]
+pub struct TerminalInput(Arc<Mutex<Option<EventStream>>>);
+
+impl TerminalInput {
+    pub fn new() -> Self {
+        Self(Arc::new(Mutex::new(Some(EventStream::new()))))
+    }
+
+    fn set(&self, stream: Option<EventStream>) {
+        // Dropping the old stream stops its reader thread.
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = stream;
+    }
+}
+
+impl Default for TerminalInput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stream for TerminalInput {
+    type Item = io::Result<Event>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            Some(stream) => stream.poll_next_unpin(cx),
+            // Paused: the loop polls again once the terminal is back.
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// The real terminal, set up as [`TerminalGuard::enter`] does.
+pub struct CrosstermHost {
+    pub options: RunOptions,
+    pub input: TerminalInput,
+}
+
+impl TerminalHost for CrosstermHost {
+    fn release(&mut self) -> io::Result<()> {
+        self.input.set(None);
+        restore_terminal();
+        Ok(())
+    }
+
+    fn reacquire(&mut self) -> io::Result<()> {
+        enable_raw_mode()?;
+        // Dropping an `EventStream` whose reader thread was not polling (it had just
+        // delivered the key that got us here) leaves a wake-up pending in crossterm's
+        // global reader; the next poll would end early with "interrupted", and the
+        // terminal queries below would then time out. Take it now.
+        for _ in 0..4 {
+            if crossterm::event::poll(Duration::ZERO).is_ok() {
+                break;
+            }
+        }
+        enter_full_screen(&self.options)?;
+        self.input.set(Some(EventStream::new()));
+        Ok(())
+    }
+
+    fn editor(&self) -> Option<String> {
+        Some(editor::editor_from_env())
+    }
+
+    fn can_suspend(&self) -> bool {
+        cfg!(unix)
+    }
+}
+
+/// Stop this process group (the shell's job: with `cargo run` or a wrapper script,
+/// the parent waits too) until it gets SIGCONT (`fg`). Returns once resumed, or at
+/// once where there is no job control (an orphaned process group ignores it).
+#[cfg(unix)]
+fn stop_until_continued() -> io::Result<()> {
+    // SAFETY: kill(2) with pid 0 and a valid signal number has no memory effects.
+    if unsafe { libc::kill(0, libc::SIGTSTP) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_until_continued() -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "suspending is not supported on this system",
+    ))
+}
+
+/// Perform one of the loop's own effects that lends the terminal out, then force a
+/// full redraw at whatever size the terminal has now.
+async fn lend_terminal<B, H>(
+    terminal: &mut Terminal<B>,
+    host: &mut H,
+    app: &mut App,
+    effect: Effect,
+) -> Result<EffectResult, RunError>
+where
+    B: Backend,
+    B::Error: std::fmt::Display,
+    H: TerminalHost,
+{
+    let result = match effect {
+        Effect::Suspend => {
+            if !host.can_suspend() {
+                return Ok(EffectResult::Resumed {
+                    error: Some("there is no shell to suspend to here".into()),
+                });
+            }
+            host.release()?;
+            let stopped = stop_until_continued();
+            host.reacquire()?;
+            EffectResult::Resumed {
+                error: stopped.err().map(|e| e.to_string()),
+            }
+        }
+        Effect::EditExternally {
+            conversation_id,
+            text,
+        } => {
+            let Some(command) = host.editor() else {
+                return Ok(EffectResult::Edited {
+                    conversation_id,
+                    outcome: Err(EditorError::Unsupported),
+                });
+            };
+            host.release()?;
+            let outcome = editor::edit_file(&command, &text, &std::env::temp_dir()).await;
+            host.reacquire()?;
+            EffectResult::Edited {
+                conversation_id,
+                outcome,
+            }
+        }
+        other => {
+            tracing::warn!("not a terminal effect: {other:?}");
+            return Ok(EffectResult::Resumed { error: None });
+        }
+    };
+    // Whatever is on the screen now is not ours: draw all of it again.
+    terminal
+        .clear()
+        .map_err(|e| RunError::Draw(e.to_string()))?;
+    let size = terminal.size().map_err(|e| RunError::Draw(e.to_string()))?;
+    update(app, Action::Resize(size.width, size.height));
+    Ok(result)
+}
+
 /// Unix time now, seconds.
 pub fn system_now() -> i64 {
     SystemTime::now()
@@ -193,32 +393,46 @@ pub async fn run<R: EffectRunner>(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let initial = app.start();
-    let result = run_loop(
+    let input = TerminalInput::new();
+    let mut host = CrosstermHost {
+        options: options.clone(),
+        input: input.clone(),
+    };
+    let result = run_loop_with_host(
         &mut terminal,
         &mut app,
-        EventStream::new(),
+        input,
         sdk_events,
         &mut runner,
         initial,
         &options,
         system_now,
+        &mut host,
     )
     .await;
     drop(guard);
     result.map(|()| app)
 }
 
-/// Apply effects: hand each to the runner in order; `Quit` is the loop's own.
+/// Apply effects: hand each to the runner in order; the loop's own (`Quit`, and those
+/// that lend the terminal out) are returned, in order, for the loop to perform.
 fn perform<R: EffectRunner>(
     effects: Vec<Effect>,
     runner: &mut R,
     results: &mpsc::UnboundedSender<EffectResult>,
-) {
+) -> VecDeque<Effect> {
+    let mut own = VecDeque::new();
     for e in effects {
-        if e != Effect::Quit {
+        if e == Effect::Quit {
+            continue;
+        }
+        if e.is_loops_own() {
+            own.push_back(e);
+        } else {
             runner.dispatch(e, results);
         }
     }
+    own
 }
 
 /// What woke the loop.
@@ -231,13 +445,14 @@ enum Wake {
 
 /// The loop itself, generic over the terminal backend, the input stream and the
 /// clock. Returns when the app wants to quit (or the input stream ends), after
-/// giving the runner [`SHUTDOWN_GRACE`] to finish.
+/// giving the runner [`SHUTDOWN_GRACE`] to finish. No terminal can be lent out
+/// ([`NoTerminal`]): the editor and suspend keys say so.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_loop<B, S, R>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    mut input: S,
-    mut sdk_events: UnboundedReceiver<SdkEvent>,
+    input: S,
+    sdk_events: UnboundedReceiver<SdkEvent>,
     runner: &mut R,
     initial: Vec<Effect>,
     options: &RunOptions,
@@ -249,11 +464,51 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     R: EffectRunner,
 {
+    run_loop_with_host(
+        terminal,
+        app,
+        input,
+        sdk_events,
+        runner,
+        initial,
+        options,
+        now,
+        &mut NoTerminal,
+    )
+    .await
+}
+
+/// [`run_loop`] with a [`TerminalHost`] that can lend the terminal out (suspend, the
+/// external editor). While it is lent, nothing is drawn and no input is read; SDK
+/// events and effect results wait in their channels and are applied right after.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_loop_with_host<B, S, R, H>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut input: S,
+    mut sdk_events: UnboundedReceiver<SdkEvent>,
+    runner: &mut R,
+    initial: Vec<Effect>,
+    options: &RunOptions,
+    now: fn() -> i64,
+    host: &mut H,
+) -> Result<(), RunError>
+where
+    B: Backend,
+    B::Error: std::fmt::Display,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    R: EffectRunner,
+    H: TerminalHost,
+{
     let (results_tx, mut results_rx) = mpsc::unbounded_channel::<EffectResult>();
     let size = terminal.size().map_err(|e| RunError::Draw(e.to_string()))?;
     update(app, Action::Resize(size.width, size.height));
     update(app, Action::Tick(now()));
-    perform(initial, runner, &results_tx);
+    let mut own = perform(initial, runner, &results_tx);
+    while let Some(effect) = own.pop_front() {
+        let result = lend_terminal(terminal, host, app, effect).await?;
+        own.extend(perform(app.apply_result(result), runner, &results_tx));
+    }
 
     let mut ticker = tokio::time::interval(options.tick);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -320,7 +575,12 @@ where
                     e
                 }
             };
-            perform(effects, runner, &results_tx);
+            let mut own = perform(effects, runner, &results_tx);
+            while let Some(effect) = own.pop_front() {
+                let result = lend_terminal(terminal, host, app, effect).await?;
+                dirty = true;
+                own.extend(perform(app.apply_result(result), runner, &results_tx));
+            }
             if app.should_quit || handled >= COALESCE_MAX {
                 break;
             }

@@ -364,8 +364,8 @@ impl EffectRunner for SdkRunner {
                     });
                 });
             }
-            // The loop handles quitting itself.
-            Effect::Quit => {}
+            // The loop performs these itself.
+            Effect::Quit | Effect::EditExternally { .. } | Effect::Suspend => {}
         }
     }
 

@@ -114,6 +114,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             // Help, quitting and the runtime's own inputs work as anywhere.
             Action::Help
             | Action::Quit
+            | Action::Suspend
             | Action::Tick(_)
             | Action::Resize(..)
             | Action::TerminalFocus(_) => {}
@@ -140,6 +141,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         && !matches!(
             action,
             Action::Quit
+                | Action::Suspend
                 | Action::Tick(_)
                 | Action::Resize(..)
                 | Action::TerminalFocus(_)
@@ -422,6 +424,8 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             expand(app);
             Vec::new()
         }
+        Action::ExternalEditor => super::editor::open(app),
+        Action::Suspend => super::editor::suspend(app),
         // Overlay-only actions (routed above); nothing to do elsewhere.
         Action::Confirm
         | Action::SelectAll

@@ -150,6 +150,10 @@ pub enum Action {
     Expand,
     /// Edit the custom data of the marked (or selected) conversations.
     ConversationData,
+    /// Copy the selected message's text to the clipboard (OSC 52).
+    Copy,
+    /// Copy the message's msgID (message details).
+    CopyId,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -184,7 +188,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 36] = [
+    pub const BINDABLE: [Action; 38] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -215,6 +219,8 @@ impl Action {
         Action::CustomMessage,
         Action::SendOptions,
         Action::Details,
+        Action::Copy,
+        Action::CopyId,
         Action::Expand,
         Action::ConversationData,
         Action::FocusNext,
@@ -262,6 +268,8 @@ impl Action {
             Action::Details => "details",
             Action::Expand => "expand",
             Action::ConversationData => "conversation_data",
+            Action::Copy => "copy",
+            Action::CopyId => "copy_id",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -331,6 +339,8 @@ impl Action {
             Action::Details => &[List, Messages],
             Action::Expand => &[Messages],
             Action::ConversationData => &[List, Details],
+            Action::Copy => &[Messages, Details],
+            Action::CopyId => &[Details],
             _ => &[],
         }
     }
@@ -390,6 +400,8 @@ impl Action {
             (Action::Details, _) => "details",
             (Action::Expand, _) => "expand",
             (Action::ConversationData, _) => "custom data",
+            (Action::Copy, _) => "copy",
+            (Action::CopyId, _) => "copy ID",
             _ => "",
         }
     }
@@ -467,6 +479,9 @@ impl Action {
             (Action::Details, _) => "Show every field of the selected message",
             (Action::Expand, _) => "Expand/collapse custom messages (selected or all)",
             (Action::ConversationData, _) => "Set custom data on the marked or selected chats",
+            (Action::Copy, C::Details) => "Copy the message's text to the clipboard",
+            (Action::Copy, _) => "Copy the selected message's text to the clipboard",
+            (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
             _ => "",
         }
     }
@@ -480,6 +495,7 @@ impl Action {
             Action::Help | Action::PrevValue | Action::NextValue | Action::ValidateJson => 2,
             Action::SelectNext | Action::SelectPrev | Action::Toggle | Action::SelectAll => 3,
             Action::Compose | Action::Resend | Action::Reset | Action::ConversationData => 4,
+            Action::Copy | Action::CopyId => 4,
             Action::Details => 5,
             Action::Filter | Action::PickTargets => 5,
             Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,

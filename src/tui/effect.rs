@@ -163,6 +163,9 @@ pub enum Effect {
         conversation_ids: Vec<String>,
         data: String,
     },
+    /// Put `text` on the clipboard: the event loop writes it to the terminal as
+    /// OSC 52 ([`super::clipboard`]); it never reaches the runner.
+    CopyToClipboard { text: String },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }

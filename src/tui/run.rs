@@ -76,6 +76,7 @@ impl TerminalGuard {
     pub fn enter(options: &RunOptions) -> io::Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard(());
+        super::clipboard::attach_terminal(true);
         let mut out = io::stdout();
         execute!(
             out,
@@ -109,6 +110,7 @@ impl Drop for TerminalGuard {
 /// Undo everything [`TerminalGuard::enter`] did. Best effort and idempotent: it is
 /// called from the panic hook too.
 pub fn restore_terminal() {
+    super::clipboard::attach_terminal(false);
     let mut out = io::stdout();
     if KEYBOARD_ENHANCED.swap(false, Ordering::SeqCst) {
         let _ = execute!(out, PopKeyboardEnhancementFlags);
@@ -320,6 +322,7 @@ where
                     e
                 }
             };
+            let effects = super::clipboard::write_clipboard(effects);
             perform(effects, runner, &results_tx);
             if app.should_quit || handled >= COALESCE_MAX {
                 break;

@@ -364,8 +364,8 @@ impl EffectRunner for SdkRunner {
                     });
                 });
             }
-            // The loop handles quitting itself.
-            Effect::Quit => {}
+            // The loop handles quitting and the terminal's clipboard itself.
+            Effect::Quit | Effect::CopyToClipboard { .. } => {}
         }
     }
 

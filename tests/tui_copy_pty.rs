@@ -1,7 +1,8 @@
 //! Copying with `y` in the real `termim` binary in a pseudo-terminal (embedded server,
 //! demo workspace): the bytes the terminal receives hold an OSC 52 sequence whose
-//! base64 decodes to exactly the selected message's text. Waits poll the emulated
-//! screen against a deadline; nothing sleeps a fixed time.
+//! base64 decodes to exactly the selected message's text; with `[clipboard] osc52 =
+//! false` in the config there is none, and the status line says why. Waits poll the
+//! emulated screen against a deadline; nothing sleeps a fixed time.
 #![cfg(unix)]
 
 mod pty_support;
@@ -117,5 +118,21 @@ fn y_puts_the_selected_message_on_the_clipboard_with_osc52() {
     // The notice goes at the next key.
     pty.type_text("j");
     pty.wait_for("the notice to fade", STEP, |s| !s.contains("Copied"));
+    quit(pty);
+}
+
+#[test]
+fn with_osc52_off_in_the_config_y_copies_nothing_and_says_so() {
+    let ws = Workspace::new();
+    let config = std::fs::read_to_string(ws.config()).expect("config");
+    std::fs::write(ws.config(), format!("{config}[clipboard]\nosc52 = false\n"))
+        .expect("write config");
+    let mut pty = start_in_team(&ws);
+    pty.send(SHIFT_TAB);
+    pty.type_text("k");
+    pty.shows("y copy", STEP);
+    pty.type_text("y");
+    pty.shows("Not copied: clipboard disabled in config", STEP);
+    assert!(clipboard_writes(&pty.raw()).is_empty());
     quit(pty);
 }

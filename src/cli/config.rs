@@ -16,6 +16,9 @@ use serde::Deserialize;
 ///
 /// [keymap.global]                         # override any action's keys (assets/keymap.toml)
 /// quit = ["ctrl-q"]
+///
+/// [clipboard]
+/// osc52 = false                           # `y` copies via OSC 52 unless this is false
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -26,6 +29,22 @@ pub struct Config {
     pub theme: toml::Table,
     pub data_dir: Option<PathBuf>,
     pub keymap: toml::Table,
+    pub clipboard: ClipboardConfig,
+}
+
+/// `[clipboard]`: how `y` copies a message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClipboardConfig {
+    /// Copy through the terminal with OSC 52 (default on). Turn it off for a
+    /// terminal that prints the sequence instead of taking it.
+    pub osc52: bool,
+}
+
+impl Default for ClipboardConfig {
+    fn default() -> Self {
+        Self { osc52: true }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +136,16 @@ mod tests {
         assert!(cfg.keymap.contains_key("global"));
         let err = Config::parse("sever = \"typo\"").unwrap_err();
         assert!(err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn clipboard_osc52_is_on_unless_turned_off() {
+        assert!(Config::parse("").unwrap().clipboard.osc52);
+        assert!(Config::parse("[clipboard]\n").unwrap().clipboard.osc52);
+        let off = Config::parse("[clipboard]\nosc52 = false\n").unwrap();
+        assert!(!off.clipboard.osc52);
+        let err = Config::parse("[clipboard]\nosc_52 = false\n").unwrap_err();
+        assert!(err.contains("osc_52"), "{err}");
     }
 
     #[test]

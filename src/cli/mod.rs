@@ -184,7 +184,8 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
         }
     });
     let clock = Clock::new(run::system_now(), run::detect_utc_offset());
-    let app = App::new(tim.login_user(), keymap, theme, clock);
+    let mut app = App::new(tim.login_user(), keymap, theme, clock);
+    app.clipboard.osc52 = cfg.clipboard.osc52;
     let result = run::run(
         app,
         SdkRunner::new(tim.clone()),

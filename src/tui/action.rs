@@ -155,6 +155,10 @@ pub enum Action {
     ExternalEditor,
     /// Suspend termim to the shell (Ctrl-Z); `fg` resumes it.
     Suspend,
+    /// Copy the selected message's text to the clipboard (OSC 52).
+    Copy,
+    /// Copy the message's msgID (message details).
+    CopyId,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -189,7 +193,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 38] = [
+    pub const BINDABLE: [Action; 40] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -220,6 +224,8 @@ impl Action {
         Action::CustomMessage,
         Action::SendOptions,
         Action::Details,
+        Action::Copy,
+        Action::CopyId,
         Action::Expand,
         Action::ConversationData,
         Action::ExternalEditor,
@@ -271,6 +277,8 @@ impl Action {
             Action::ConversationData => "conversation_data",
             Action::ExternalEditor => "external_editor",
             Action::Suspend => "suspend",
+            Action::Copy => "copy",
+            Action::CopyId => "copy_id",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -342,6 +350,8 @@ impl Action {
             Action::ConversationData => &[List, Details],
             Action::ExternalEditor => &[Composer],
             Action::Suspend => &[Global],
+            Action::Copy => &[Messages, Details],
+            Action::CopyId => &[Details],
             _ => &[],
         }
     }
@@ -403,6 +413,8 @@ impl Action {
             (Action::ConversationData, _) => "custom data",
             (Action::ExternalEditor, _) => "$EDITOR",
             (Action::Suspend, _) => "suspend",
+            (Action::Copy, _) => "copy",
+            (Action::CopyId, _) => "copy ID",
             _ => "",
         }
     }
@@ -482,6 +494,9 @@ impl Action {
             (Action::ConversationData, _) => "Set custom data on the marked or selected chats",
             (Action::ExternalEditor, _) => "Edit the draft in $VISUAL/$EDITOR (then review)",
             (Action::Suspend, _) => "Suspend to the shell (fg resumes)",
+            (Action::Copy, C::Details) => "Copy the message's text to the clipboard",
+            (Action::Copy, _) => "Copy the selected message's text to the clipboard",
+            (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
             _ => "",
         }
     }
@@ -495,6 +510,7 @@ impl Action {
             Action::Help | Action::PrevValue | Action::NextValue | Action::ValidateJson => 2,
             Action::SelectNext | Action::SelectPrev | Action::Toggle | Action::SelectAll => 3,
             Action::Compose | Action::Resend | Action::Reset | Action::ConversationData => 4,
+            Action::Copy | Action::CopyId => 4,
             Action::Details => 5,
             Action::Filter | Action::PickTargets => 5,
             Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,

@@ -117,6 +117,8 @@ pub struct StatusLine {
     pub error: bool,
     /// Unix time after which it is no longer shown.
     pub until: i64,
+    /// A brief confirmation ("Copied 42 characters"): the next key clears it.
+    pub fades_on_key: bool,
 }
 
 /// Per-conversation composer state that survives switching conversations.
@@ -182,6 +184,8 @@ pub struct App {
     /// Why a message failed to send, by creation id.
     pub send_errors: HashMap<String, SdkError>,
     pub status: Option<StatusLine>,
+    /// How `y` copies (OSC 52 on or off, the size cap).
+    pub clipboard: super::clipboard::ClipboardSettings,
     pub should_quit: bool,
 
     /// `CleanUnread` in flight per conversation, and whether more arrived meanwhile.
@@ -227,6 +231,7 @@ impl App {
             compose: HashMap::new(),
             send_errors: HashMap::new(),
             status: None,
+            clipboard: super::clipboard::ClipboardSettings::default(),
             should_quit: false,
             cleaning: HashSet::new(),
             cleaning_dirty: HashSet::new(),
@@ -378,6 +383,9 @@ impl App {
                     .is_some_and(|m| m.is_self && m.status == MessageStatus::SendFail)
             }),
             A::NextConversation | A::PrevConversation => self.conversations.len() > 1,
+            A::Copy => self
+                .open_window()
+                .is_some_and(|w| w.view.selected.is_some_and(|i| i < w.messages.len())),
             _ => true,
         }
     }
@@ -436,6 +444,7 @@ impl App {
             text: text.into(),
             error: false,
             until: self.clock.now + STATUS_SECS,
+            fades_on_key: false,
         });
     }
 
@@ -444,7 +453,26 @@ impl App {
             text: text.into(),
             error: true,
             until: self.clock.now + STATUS_SECS * 2,
+            fades_on_key: false,
         });
+    }
+
+    /// A short-lived notice: gone at the next key, or after
+    /// [`COPIED_SECS`](super::clipboard::COPIED_SECS) by the clock.
+    pub fn notify_brief(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            error,
+            until: self.clock.now + super::clipboard::COPIED_SECS,
+            fades_on_key: true,
+        });
+    }
+
+    /// A key was pressed: a brief notice has been seen.
+    pub(crate) fn fade_brief_notice(&mut self) {
+        if self.status.as_ref().is_some_and(|s| s.fades_on_key) {
+            self.status = None;
+        }
     }
 
     pub fn visible_status(&self) -> Option<&StatusLine> {

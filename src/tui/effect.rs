@@ -175,6 +175,9 @@ pub enum Effect {
     /// Stop the process until the shell resumes it (Ctrl-Z, then `fg`), the terminal
     /// given back meanwhile → [`EffectResult::Resumed`]. The event loop's own.
     Suspend,
+    /// Put `text` on the clipboard: the event loop writes it to the terminal as
+    /// OSC 52 ([`super::clipboard`]); it never reaches the runner.
+    CopyToClipboard { text: String },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }

@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod app;
+pub mod clipboard;
 pub mod clock;
 pub mod editor;
 pub mod effect;

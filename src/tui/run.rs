@@ -170,6 +170,8 @@ pub trait TerminalHost {
     fn editor(&self) -> Option<String>;
     /// Can the process be stopped to the shell here?
     fn can_suspend(&self) -> bool;
+    /// Put `text` on the clipboard through the terminal (OSC 52).
+    fn copy_to_clipboard(&mut self, text: &str);
 }
 
 /// No terminal (a `TestBackend`): nothing can be lent; the keys say so.
@@ -188,6 +190,9 @@ impl TerminalHost for NoTerminal {
     fn can_suspend(&self) -> bool {
         false
     }
+    /// No byte stream to write to: the copy is dropped (the reducer tests check the
+    /// effect, the PTY tests the bytes).
+    fn copy_to_clipboard(&mut self, _text: &str) {}
 }
 
 /// crossterm's input as a stream that can be paused: while the terminal is lent, no
@@ -266,6 +271,32 @@ impl TerminalHost for CrosstermHost {
     fn can_suspend(&self) -> bool {
         cfg!(unix)
     }
+
+    fn copy_to_clipboard(&mut self, text: &str) {
+        // Between frames: ratatui has flushed the frame it drew.
+        let mut out = io::stdout().lock();
+        let written = out
+            .write_all(&super::clipboard::osc52(text))
+            .and_then(|()| out.flush());
+        if let Err(err) = written {
+            tracing::warn!("writing the clipboard sequence failed: {err}");
+        }
+    }
+}
+
+/// The loop's part of the effects: clipboard copies go to the terminal host; the rest
+/// is returned for the runner.
+fn copy_to_clipboard<H: TerminalHost>(host: &mut H, effects: Vec<Effect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::CopyToClipboard { text } => {
+                host.copy_to_clipboard(&text);
+                None
+            }
+            other => Some(other),
+        })
+        .collect()
 }
 
 /// Stop this process group (the shell's job: with `cargo run` or a wrapper script,
@@ -575,11 +606,13 @@ where
                     e
                 }
             };
+            let effects = copy_to_clipboard(host, effects);
             let mut own = perform(effects, runner, &results_tx);
             while let Some(effect) = own.pop_front() {
                 let result = lend_terminal(terminal, host, app, effect).await?;
                 dirty = true;
-                own.extend(perform(app.apply_result(result), runner, &results_tx));
+                let effects = copy_to_clipboard(host, app.apply_result(result));
+                own.extend(perform(effects, runner, &results_tx));
             }
             if app.should_quit || handled >= COALESCE_MAX {
                 break;

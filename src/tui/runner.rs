@@ -364,8 +364,11 @@ impl EffectRunner for SdkRunner {
                     });
                 });
             }
-            // The loop performs these itself.
-            Effect::Quit | Effect::EditExternally { .. } | Effect::Suspend => {}
+            // The loop performs these itself (the terminal and its clipboard are its own).
+            Effect::Quit
+            | Effect::EditExternally { .. }
+            | Effect::Suspend
+            | Effect::CopyToClipboard { .. } => {}
         }
     }
 

@@ -63,6 +63,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if !is_press(&key) {
         return Vec::new();
     }
+    app.fade_brief_notice();
     let chord = KeyChord::from_event(&key);
     if app.raw_input(&chord) {
         return update(app, Action::Input(key));
@@ -384,6 +385,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Resend => resend(app),
+        Action::Copy => super::clipboard::copy_selected(app, super::clipboard::CopyPart::Text),
         Action::PickTargets => overlay::picker::open(app),
         Action::CustomMessage => overlay::custom_editor::open(app),
         Action::SendOptions => {
@@ -434,7 +436,8 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::NextValue
         | Action::PrevValue
         | Action::ValidateJson
-        | Action::Reset => Vec::new(),
+        | Action::Reset
+        | Action::CopyId => Vec::new(),
         Action::Send => send(app),
         Action::Newline => {
             if app.open.is_some() {

@@ -13,6 +13,7 @@ use crate::model::limits::{CONVERSATION_CUSTOM_DATA_MAX, MESSAGE_BODY_MAX};
 use crate::model::{Conversation, Message, MessageStatus, elem_type};
 use crate::tui::action::{Action, Context};
 use crate::tui::app::{App, Overlay};
+use crate::tui::clipboard::{CopyPart, copy_message};
 use crate::tui::clock::Clock;
 use crate::tui::effect::Effect;
 use crate::tui::text;
@@ -94,6 +95,11 @@ pub(crate) fn handle(app: &mut App, mut o: Overlay, action: Action) -> Vec<Effec
     let page = page(area, lines) as isize;
     let delta: isize = match action {
         Action::Back => return Vec::new(),
+        Action::Copy | Action::CopyId => {
+            let effects = copy(app, &o, action);
+            app.overlay = Some(o);
+            return effects;
+        }
         Action::ConversationData => {
             if let Overlay::ConversationDetails {
                 conversation_id, ..
@@ -136,9 +142,37 @@ pub(crate) fn handle(app: &mut App, mut o: Overlay, action: Action) -> Vec<Effec
     Vec::new()
 }
 
+/// `y` (text) and `Y` (msgID) in message details.
+fn copy(app: &mut App, o: &Overlay, action: Action) -> Vec<Effect> {
+    let Overlay::MessageDetails {
+        conversation_id,
+        key,
+        ..
+    } = o
+    else {
+        app.notify_brief("Copying works in a message's details", false);
+        return Vec::new();
+    };
+    let part = if action == Action::CopyId {
+        CopyPart::MsgId
+    } else {
+        CopyPart::Text
+    };
+    let m = find_message(app, conversation_id, key).cloned();
+    if m.is_none() {
+        app.notify_brief("This message is no longer loaded", true);
+        return Vec::new();
+    }
+    copy_message(app, m.as_ref(), part)
+}
+
 // ----- content ----------------------------------------------------------------------
 
-fn find_message<'a>(app: &'a App, conversation_id: &str, key: &str) -> Option<&'a Message> {
+pub(crate) fn find_message<'a>(
+    app: &'a App,
+    conversation_id: &str,
+    key: &str,
+) -> Option<&'a Message> {
     app.windows
         .get(conversation_id)?
         .messages

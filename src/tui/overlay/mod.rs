@@ -138,8 +138,18 @@ pub(crate) fn available(app: &App, o: &Overlay, action: &Action) -> bool {
             A::Confirm => !e.saving(),
             _ => true,
         },
-        Overlay::MessageDetails { .. } => !matches!(action, A::ConversationData),
-        Overlay::CustomMessage(_) | Overlay::ConversationDetails { .. } => true,
+        Overlay::MessageDetails {
+            conversation_id,
+            key,
+            ..
+        } => match action {
+            A::ConversationData => false,
+            A::CopyId => details::find_message(app, conversation_id, key)
+                .is_some_and(|m| !m.msg_id.is_empty()),
+            _ => true,
+        },
+        Overlay::ConversationDetails { .. } => !matches!(action, A::Copy | A::CopyId),
+        Overlay::CustomMessage(_) => true,
     }
 }
 

@@ -83,8 +83,10 @@ pub fn message_key(m: &Message) -> &str {
     }
 }
 
+/// Time, then seq; a message without a seq yet (being sent, failed, online-only) is
+/// the newest of its second.
 fn order_key(m: &Message) -> (i64, u64) {
-    (m.timestamp, m.seq)
+    (m.timestamp, if m.seq == 0 { u64::MAX } else { m.seq })
 }
 
 impl MessageWindow {
@@ -141,14 +143,23 @@ impl MessageWindow {
             if self.messages[i].local_custom_data.is_none() {
                 self.messages[i].local_custom_data = keep_local;
             }
-            return (i, false);
+            // Sent: the server's time and seq can put it among others of the same second.
+            let key = order_key(&self.messages[i]);
+            let fits = (i == 0 || order_key(&self.messages[i - 1]) <= key)
+                && self
+                    .messages
+                    .get(i + 1)
+                    .is_none_or(|next| key <= order_key(next));
+            if fits {
+                return (i, false);
+            }
+            let m = self.messages.remove(i);
+            let at = self.insertion_point(&m);
+            self.messages.insert(at, m);
+            self.view.moved(i, at);
+            return (at, false);
         }
-        let key = order_key(&m);
-        let at = self
-            .messages
-            .iter()
-            .rposition(|x| order_key(x) <= key)
-            .map_or(0, |p| p + 1);
+        let at = self.insertion_point(&m);
         self.messages.insert(at, m);
         if at + 1 < self.messages.len() {
             self.view.shift_from(at, 1);
@@ -157,6 +168,15 @@ impl MessageWindow {
             self.view.unseen_below += 1;
         }
         (at, true)
+    }
+
+    /// Where `m` goes: after every message that orders before or with it.
+    fn insertion_point(&self, m: &Message) -> usize {
+        let key = order_key(m);
+        self.messages
+            .iter()
+            .rposition(|x| order_key(x) <= key)
+            .map_or(0, |p| p + 1)
     }
 
     /// Put a page of older messages before the loaded ones (any order in; duplicates
@@ -211,6 +231,28 @@ impl Viewport {
             && *s >= at
         {
             *s += by;
+        }
+    }
+
+    /// One message moved from index `from` to `to` (its index after the move): the
+    /// anchor and the selection stay on the messages they were on.
+    fn moved(&mut self, from: usize, to: usize) {
+        let remap = |x: usize| {
+            if x == from {
+                to
+            } else if from < to && x > from && x <= to {
+                x - 1
+            } else if to < from && x >= to && x < from {
+                x + 1
+            } else {
+                x
+            }
+        };
+        if let Some(a) = &mut self.scroll {
+            a.index = remap(a.index);
+        }
+        if let Some(s) = &mut self.selected {
+            *s = remap(*s);
         }
     }
 
@@ -470,6 +512,56 @@ mod tests {
         assert!(!w.upsert(msg(9)).1);
         assert_eq!(w.messages.len(), 4);
         assert_eq!(w.messages[3].msg_id, "m9");
+    }
+
+    fn at(second: i64, seq: u64, id: &str) -> Message {
+        Message {
+            msg_id: if seq == 0 {
+                String::new()
+            } else {
+                format!("m-{id}")
+            },
+            id: id.to_string(),
+            timestamp: second,
+            seq,
+            ..Message::default()
+        }
+    }
+
+    #[test]
+    fn a_message_being_sent_is_the_newest_of_its_second() {
+        let mut w = MessageWindow::ready();
+        w.merge_newer(vec![at(2000, 5, "a"), at(2000, 6, "b")]);
+        let (i, new) = w.upsert(at(2000, 0, "mine"));
+        assert!(new);
+        assert_eq!(i, 2);
+    }
+
+    #[test]
+    fn a_sent_message_moves_to_its_seq_and_the_selection_follows_it() {
+        let mut w = MessageWindow::ready();
+        w.merge_newer(vec![at(2000, 5, "a")]);
+        w.upsert(at(2000, 0, "mine"));
+        // Someone else's message of the same second arrives before our ack.
+        w.upsert(at(2000, 7, "c"));
+        let ids = |w: &MessageWindow| w.messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&w), ["a", "c", "mine"]);
+        w.view.selected = Some(2);
+        // The ack: seq 6, so it belongs between a and c.
+        let (i, new) = w.upsert(at(2000, 6, "mine"));
+        assert!(!new);
+        assert_eq!(i, 1);
+        assert_eq!(ids(&w), ["a", "mine", "c"]);
+        assert_eq!(
+            w.view.selected,
+            Some(1),
+            "the selection stays on the moved message"
+        );
+        // c was selected instead: it stays selected where it went.
+        w.view.selected = Some(2);
+        w.upsert(at(2001, 6, "mine"));
+        assert_eq!(ids(&w), ["a", "c", "mine"]);
+        assert_eq!(w.view.selected, Some(1));
     }
 
     #[test]

@@ -405,11 +405,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if selected {
             frame.buffer_mut().set_style(r, theme.selection);
         }
-        frame.buffer_mut().set_line(r.x, r.y, &line, r.width);
-        if selected {
-            frame
-                .buffer_mut()
-                .set_string(r.x, r.y, "▌", theme.selection_marker);
+        let buf = frame.buffer_mut();
+        buf.set_line(r.x, r.y, &line, r.width);
+        // The marker goes in the indent of the message's rows; a row that starts at
+        // the edge (the sender line) keeps its first letter and shows the selection by
+        // its colour alone.
+        if selected && r.width > 0 && buf[(r.x, r.y)].symbol() == " " {
+            buf.set_string(r.x, r.y, "▌", theme.selection_marker);
         }
     }
 }

@@ -23,7 +23,8 @@
 //!
 //! - One conversation (`conversation_id: Some`): `total_count` = matching messages; one
 //!   item with `message_count` = that count and `message_list` = the page
-//!   (`page_index` × `page_size`), newest first. No match: no item.
+//!   (`page_index` × `page_size`), newest first (in the conversation's order, as history
+//!   shows it). No match: no item.
 //! - All conversations (`None`): `total_count` = conversations with a match; the page of
 //!   items (conversations, the one with the newest match first), each with its
 //!   `message_count`. As in V2TIM, `message_list` holds the message when a conversation
@@ -378,7 +379,8 @@ fn search_one(conn: &Connection, q: &Query, id: &str) -> Result<MessageSearchRes
     })
 }
 
-/// A conversation's matching messages, newest first: `limit` from `offset`.
+/// A conversation's matching messages, newest first in the conversation's own order
+/// (seq; a message being sent after the stored one it follows): `limit` from `offset`.
 fn newest(
     conn: &Connection,
     q: &Query,
@@ -394,7 +396,7 @@ fn newest(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.body FROM message_search s JOIN messages m ON m.row_id = s.row_id
          WHERE s.conversation_id = ? AND {filter}
-         ORDER BY s.timestamp DESC, s.row_id DESC LIMIT ? OFFSET ?"
+         ORDER BY m.order_seq DESC, m.order_sub DESC, s.row_id DESC LIMIT ? OFFSET ?"
     ))?;
     let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
         r.get::<_, String>(0)

@@ -163,6 +163,13 @@ pub enum Effect {
         conversation_ids: Vec<String>,
         data: String,
     },
+    /// `search_local_messages(param)` → [`EffectResult::SearchResults`] with the same
+    /// `generation`. Latest wins: the runner may skip a search that a newer one has
+    /// replaced while it waited (typing), and the overlay ignores stale answers.
+    SearchMessages {
+        generation: u64,
+        param: crate::sdk::MessageSearchParam,
+    },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }
@@ -227,6 +234,11 @@ pub enum EffectResult {
         conversation_ids: Vec<String>,
         data: String,
         result: Result<Vec<ConversationOperationResult>, SdkError>,
+    },
+    /// The answer to [`Effect::SearchMessages`] `generation`.
+    SearchResults {
+        generation: u64,
+        result: Result<crate::sdk::MessageSearchResult, SdkError>,
     },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
     Failed {

@@ -667,6 +667,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, o: &SearchOverlay) {
                 .unwrap_or_else(|| m.sender.clone())
         };
         let mut left: Vec<Span<'static>> = vec![Span::raw(" ")];
+        // In a one-to-one chat the peer's name says who wrote; only "you" is added.
+        let peer_wrote = matches!(
+            ConversationId::parse(&hit.conversation_id),
+            Some(ConversationTarget::C2c(peer)) if peer == m.sender
+        );
         if all {
             left.push(Span::styled(
                 text::sanitize_line(&conversation_name(app, &hit.conversation_id)).into_owned(),
@@ -678,12 +683,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, o: &SearchOverlay) {
                     theme.muted,
                 ));
             }
-            left.push(Span::styled(" · ", theme.muted));
+            if !peer_wrote {
+                left.push(Span::styled(" · ", theme.muted));
+            }
         }
-        left.push(Span::styled(
-            text::sanitize_line(&who).into_owned(),
-            theme.sender(&m.sender, is_self),
-        ));
+        if !(all && peer_wrote) {
+            left.push(Span::styled(
+                text::sanitize_line(&who).into_owned(),
+                theme.sender(&m.sender, is_self),
+            ));
+        }
         let right = vec![Span::styled(app.clock.list_stamp(m.timestamp), theme.time)];
         split_line(frame, rows, y, left, right);
         if row.height > 1 {

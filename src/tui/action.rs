@@ -214,7 +214,6 @@ impl Action {
         Action::ValidateJson,
         Action::Reset,
         Action::Filter,
-        Action::Search,
         Action::NextUnread,
         Action::NextConversation,
         Action::PrevConversation,
@@ -226,6 +225,7 @@ impl Action {
         Action::Details,
         Action::Expand,
         Action::ConversationData,
+        Action::Search,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Help,
@@ -508,10 +508,10 @@ impl Action {
             Action::SelectNext | Action::SelectPrev | Action::Toggle | Action::SelectAll => 3,
             Action::Compose | Action::Resend | Action::Reset | Action::ConversationData => 4,
             Action::Details => 5,
-            Action::Filter | Action::PickTargets | Action::Search => 5,
+            Action::Filter | Action::PickTargets => 5,
             Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,
             Action::Quit => 7,
-            Action::NextUnread | Action::TogglePin => 8,
+            Action::NextUnread | Action::TogglePin | Action::Search => 8,
             _ => 9,
         }
     }

@@ -432,7 +432,7 @@ fn search_all(conn: &Connection, q: &Query) -> Result<MessageSearchResult, TimEr
     }
     drop(stmt);
     // The conversation with the newest match first.
-    groups.sort_by(|a, b| (b.2, b.3).cmp(&(a.2, a.3)));
+    groups.sort_by_key(|g| std::cmp::Reverse((g.2, g.3)));
     let total = groups.len();
     let start = usize::try_from(q.offset()).unwrap_or(usize::MAX).min(total);
     let mut items = Vec::new();

@@ -225,10 +225,11 @@ pub(crate) fn handle(app: &mut App, o: &mut SearchOverlay, action: Action) -> (b
     let page = page(app);
     match action {
         Action::Back => return (false, Vec::new()),
-        Action::Open => match o.current().cloned() {
-            Some(hit) => return (false, go_to(app, &hit)),
-            None => {}
-        },
+        Action::Open => {
+            if let Some(hit) = o.current().cloned() {
+                return (false, go_to(app, &hit));
+            }
+        }
         Action::Toggle => {
             if o.conversation_id.is_none() {
                 o.notice = Notice::info("open a chat to search only in it");

@@ -319,6 +319,10 @@ pub(crate) fn on_results(
 fn go_to(app: &mut App, hit: &SearchHit) -> Vec<Effect> {
     let id = hit.conversation_id.clone();
     app.filter = None;
+    // Only the newest go-to is carried on with.
+    for w in app.windows.values_mut() {
+        w.jump_to = None;
+    }
     let mut effects = app.open_conversation_id(&id);
     app.focus = Focus::Messages;
     if let Some(w) = app.windows.get_mut(&id) {

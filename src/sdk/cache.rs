@@ -215,11 +215,12 @@ impl Cache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(TimError::database)?;
         }
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         // A message left "sending" by a previous run was never acknowledged to us: it is
         // failed now (a resend with the same id is idempotent on the server).
         // `status = 1` is written out (not bound) so the partial index `messages_sending`
@@ -241,7 +242,7 @@ impl Cache {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -753,6 +754,23 @@ impl Cache {
             is_new,
         })
     }
+}
+
+/// Bring a cache made by an older version up to this schema (additive changes only,
+/// detected by what is missing, as the server's store does).
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let has_search: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_search')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_search {
+        // Table, triggers and the rows of the messages already cached: all or nothing.
+        let tx = conn.transaction()?;
+        tx.execute_batch(&super::search::migration_sql())?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- row helpers

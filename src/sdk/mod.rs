@@ -52,6 +52,12 @@
 //!   for the newest end, the current connection has finished its sync; otherwise the
 //!   server is asked and its page stored. While disconnected cloud types read the cache.
 //! - **Drafts** on a conversation not known yet create it locally.
+//! - **searchLocalMessages** reads only the cache (works offline): text, and a custom
+//!   message's data / desc / extension; ASCII case-insensitive, other scripts by
+//!   substring; not localCustomData or cloudCustomData. Newest first. Searching all
+//!   conversations follows V2TIM's shape (the message listed only for a conversation with
+//!   one match) unless `messages_per_conversation` (termim) asks for more. See
+//!   `search.rs`.
 //! - A re-login refused with a UserSig/identity code (70001–70052, 6206, 7003) or a
 //!   `kickedOffline` push ends the session: state `LoggedOut`, every call answers 6014.
 //! - The cache directory is `<data_dir>/<userID>`; user ids that are not plain file names
@@ -64,6 +70,7 @@ mod conversation;
 mod error;
 mod group;
 mod message;
+mod search;
 mod session;
 mod transport;
 
@@ -75,6 +82,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 pub use error::TimError;
+pub use search::{
+    DEFAULT_PAGE_SIZE, KEYWORDS_MAX, KeywordListMatchType, MessageSearchParam, MessageSearchResult,
+    MessageSearchResultItem, SENDERS_MAX,
+};
 
 pub use crate::model::{
     Conversation, ConversationOperationResult, ConversationResult, CreateInfo, CustomElem,
@@ -462,6 +473,7 @@ mod tests {
         ));
         send_ref(tim.logout());
         send_ref(tim.send_message(SendParams::default()));
+        send_ref(tim.search_local_messages(MessageSearchParam::default()));
         send_ref(tim.get_history_message_list(HistoryOptions {
             conversation_id: String::new(),
             get_type: HistoryGetType::CloudOlder,

@@ -27,11 +27,13 @@ pub enum Context {
     ConversationData,
     /// The message and conversation details overlays.
     Details,
+    /// The message search overlay.
+    Search,
     Help,
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::List,
         Context::Messages,
@@ -42,6 +44,7 @@ impl Context {
         Context::SendOptions,
         Context::ConversationData,
         Context::Details,
+        Context::Search,
         Context::Help,
     ];
 
@@ -57,6 +60,7 @@ impl Context {
             Context::SendOptions => "send_options",
             Context::ConversationData => "conversation_data",
             Context::Details => "details",
+            Context::Search => "search",
             Context::Help => "help",
         }
     }
@@ -78,6 +82,7 @@ impl Context {
             Context::SendOptions => "Send options",
             Context::ConversationData => "Conversation custom data",
             Context::Details => "Details",
+            Context::Search => "Message search",
             Context::Help => "Help",
         }
     }
@@ -95,6 +100,7 @@ impl Context {
                 | Context::CustomMessage
                 | Context::SendOptions
                 | Context::ConversationData
+                | Context::Search
         )
     }
 }
@@ -159,6 +165,8 @@ pub enum Action {
     Copy,
     /// Copy the message's msgID (message details).
     CopyId,
+    /// Search messages in the local cache (this conversation or all).
+    Search,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -193,7 +201,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 40] = [
+    pub const BINDABLE: [Action; 41] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -229,6 +237,7 @@ impl Action {
         Action::Expand,
         Action::ConversationData,
         Action::ExternalEditor,
+        Action::Search,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Help,
@@ -279,6 +288,7 @@ impl Action {
             Action::Suspend => "suspend",
             Action::Copy => "copy",
             Action::CopyId => "copy_id",
+            Action::Search => "search",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -312,14 +322,21 @@ impl Action {
             Action::NextUnread | Action::NextConversation | Action::PrevConversation => {
                 &[Global, List, Messages, Composer]
             }
-            Action::SelectNext | Action::SelectPrev => {
-                &[List, Messages, Filter, Picker, SendOptions, Details, Help]
-            }
+            Action::SelectNext | Action::SelectPrev => &[
+                List,
+                Messages,
+                Filter,
+                Picker,
+                SendOptions,
+                Details,
+                Search,
+                Help,
+            ],
             Action::SelectFirst | Action::SelectLast => &[List, Messages, Picker, Details, Help],
-            Action::PageUp | Action::PageDown => {
-                &[List, Messages, Composer, Filter, Picker, Details, Help]
-            }
-            Action::Open => &[List, Filter],
+            Action::PageUp | Action::PageDown => &[
+                List, Messages, Composer, Filter, Picker, Details, Search, Help,
+            ],
+            Action::Open => &[List, Filter, Search],
             Action::Back => &[
                 List,
                 Messages,
@@ -330,6 +347,7 @@ impl Action {
                 SendOptions,
                 ConversationData,
                 Details,
+                Search,
                 Help,
             ],
             Action::TogglePin => &[List],
@@ -338,7 +356,7 @@ impl Action {
             Action::Send => &[Composer, CustomMessage],
             Action::Newline => &[Composer],
             Action::Confirm => &[Picker, SendOptions, ConversationData],
-            Action::Toggle => &[List, Picker, SendOptions],
+            Action::Toggle => &[List, Picker, SendOptions, Search],
             Action::SelectAll => &[Picker],
             Action::NextField | Action::PrevField | Action::ValidateJson => &[CustomMessage],
             Action::NextValue | Action::PrevValue | Action::Reset => &[SendOptions],
@@ -352,6 +370,7 @@ impl Action {
             Action::Suspend => &[Global],
             Action::Copy => &[Messages, Details],
             Action::CopyId => &[Details],
+            Action::Search => &[Global, List, Messages, Composer],
             _ => &[],
         }
     }
@@ -382,11 +401,13 @@ impl Action {
             (Action::SelectLast, _) => "bottom",
             (Action::PageUp | Action::PageDown, C::Composer) => "scroll",
             (Action::PageUp | Action::PageDown, _) => "page",
+            (Action::Open, C::Search) => "go to",
             (Action::Open, _) => "open",
             (Action::Back, C::Filter | C::Picker | C::SendOptions) => "cancel",
-            (Action::Back, C::Help | C::Details | C::CustomMessage | C::ConversationData) => {
-                "close"
-            }
+            (
+                Action::Back,
+                C::Help | C::Details | C::CustomMessage | C::ConversationData | C::Search,
+            ) => "close",
             (Action::Back, C::List) => "unmark",
             (Action::Back, _) => "back",
             (Action::TogglePin, _) => "pin",
@@ -398,6 +419,7 @@ impl Action {
             (Action::Confirm, _) => "apply",
             (Action::Toggle, C::List) => "mark",
             (Action::Toggle, C::Picker) => "select",
+            (Action::Toggle, C::Search) => "scope",
             (Action::Toggle, _) => "toggle",
             (Action::SelectAll, _) => "all shown",
             (Action::NextField, _) => "next field",
@@ -415,6 +437,7 @@ impl Action {
             (Action::Suspend, _) => "suspend",
             (Action::Copy, _) => "copy",
             (Action::CopyId, _) => "copy ID",
+            (Action::Search, _) => "search",
             _ => "",
         }
     }
@@ -455,6 +478,7 @@ impl Action {
             (Action::PageUp, _) => "Scroll history up a page (loads older)",
             (Action::PageDown, _) => "Scroll history down a page",
             (Action::Open, C::Filter) => "Open the highlighted match",
+            (Action::Open, C::Search) => "Open the chat at the selected message",
             (Action::Open, _) => "Open the selected conversation",
             (Action::Back, C::Filter) => "Close the filter",
             (Action::Back, C::Help) => "Close the help",
@@ -465,6 +489,7 @@ impl Action {
             (Action::Back, C::SendOptions) => "Close the panel, discarding changes",
             (Action::Back, C::ConversationData) => "Close the editor",
             (Action::Back, C::Details) => "Close the details",
+            (Action::Back, C::Search) => "Close the search",
             (Action::Back, _) => "Stop targeting if armed, else leave the composer",
             (Action::TogglePin, _) => "Pin or unpin the selected conversation",
             (Action::Compose, _) => "Write in the open conversation",
@@ -477,6 +502,7 @@ impl Action {
             (Action::Confirm, _) => "Set the custom data on every listed conversation",
             (Action::Toggle, C::List) => "Mark or unmark the conversation (for custom data)",
             (Action::Toggle, C::Picker) => "Select or unselect the member",
+            (Action::Toggle, C::Search) => "Search this chat or all chats",
             (Action::Toggle, _) => "Turn the option on or off",
             (Action::SelectAll, _) => "Select all members shown (again: unselect them)",
             (Action::NextField, _) => "Next field",
@@ -497,6 +523,7 @@ impl Action {
             (Action::Copy, C::Details) => "Copy the message's text to the clipboard",
             (Action::Copy, _) => "Copy the selected message's text to the clipboard",
             (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
+            (Action::Search, _) => "Search messages (this chat or all chats)",
             _ => "",
         }
     }
@@ -515,7 +542,7 @@ impl Action {
             Action::Filter | Action::PickTargets => 5,
             Action::FocusNext | Action::CustomMessage | Action::SendOptions | Action::Expand => 6,
             Action::Quit => 7,
-            Action::NextUnread | Action::TogglePin | Action::ExternalEditor => 8,
+            Action::NextUnread | Action::TogglePin | Action::ExternalEditor | Action::Search => 8,
             _ => 9,
         }
     }

@@ -76,6 +76,8 @@ pub enum Overlay {
         conversation_id: String,
         scroll: usize,
     },
+    /// Search messages in the local cache; Enter goes to the message.
+    Search(Box<super::overlay::SearchOverlay>),
 }
 
 impl Overlay {
@@ -89,6 +91,7 @@ impl Overlay {
             Overlay::MessageDetails { .. } | Overlay::ConversationDetails { .. } => {
                 Context::Details
             }
+            Overlay::Search(_) => Context::Search,
         }
     }
 }
@@ -1060,6 +1063,9 @@ impl App {
                 }
                 if is_open && direction != HistoryDirection::Newer {
                     super::update::reveal_unread_mark(self);
+                    if let Some(effects) = super::overlay::search::continue_jump(self) {
+                        return effects;
+                    }
                     return super::update::prefetch_older(self);
                 }
                 Vec::new()
@@ -1071,6 +1077,7 @@ impl App {
             } => {
                 if let Some(w) = self.windows.get_mut(&conversation_id) {
                     w.loading_older = false;
+                    w.jump_to = None;
                     // A failed older page is retried by the next scroll.
                     if w.messages.is_empty() && direction != HistoryDirection::Newer {
                         w.load = LoadState::Failed(error.to_string());
@@ -1188,6 +1195,10 @@ impl App {
                 outcome,
             } => super::editor::finished(self, conversation_id, outcome),
             EffectResult::Resumed { error } => super::editor::resumed(self, error),
+            EffectResult::SearchResults { generation, result } => {
+                super::overlay::search::on_results(self, generation, result);
+                Vec::new()
+            }
             EffectResult::Failed { what, error } => {
                 self.notify_error(format!("Couldn't {what}: {error}"));
                 Vec::new()

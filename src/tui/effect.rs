@@ -178,6 +178,13 @@ pub enum Effect {
     /// Put `text` on the clipboard: the event loop writes it to the terminal as
     /// OSC 52 ([`super::clipboard`]); it never reaches the runner.
     CopyToClipboard { text: String },
+    /// `search_local_messages(param)` → [`EffectResult::SearchResults`] with the same
+    /// `generation`. Latest wins: the runner may skip a search that a newer one has
+    /// replaced while it waited (typing), and the overlay ignores stale answers.
+    SearchMessages {
+        generation: u64,
+        param: crate::sdk::MessageSearchParam,
+    },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }
@@ -261,6 +268,11 @@ pub enum EffectResult {
     /// Back from a suspend; `error` says why it did not happen.
     Resumed {
         error: Option<String>,
+    },
+    /// The answer to [`Effect::SearchMessages`] `generation`.
+    SearchResults {
+        generation: u64,
+        result: Result<crate::sdk::MessageSearchResult, SdkError>,
     },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
     Failed {

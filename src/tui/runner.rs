@@ -31,7 +31,12 @@ pub struct SdkRunner {
     send_queues: HashMap<String, mpsc::UnboundedSender<SendJob>>,
     /// Work that must finish before quitting (drafts, send workers).
     must_finish: JoinSet<()>,
+    /// The generation of the newest search asked for (older ones waiting are skipped).
+    search_latest: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// How long a search waits for the next keystroke before it runs.
+const SEARCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(80);
 
 impl SdkRunner {
     pub fn new(tim: Tim) -> Self {
@@ -39,6 +44,7 @@ impl SdkRunner {
             tim,
             send_queues: HashMap::new(),
             must_finish: JoinSet::new(),
+            search_latest: Default::default(),
         }
     }
 
@@ -362,6 +368,19 @@ impl EffectRunner for SdkRunner {
                         data,
                         result,
                     });
+                });
+            }
+            Effect::SearchMessages { generation, param } => {
+                let latest = std::sync::Arc::clone(&self.search_latest);
+                latest.store(generation, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    // Debounce: while the user is typing, only the last query runs.
+                    tokio::time::sleep(SEARCH_DEBOUNCE).await;
+                    if latest.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                        return;
+                    }
+                    let result = tim.search_local_messages(param).await;
+                    let _ = tx.send(EffectResult::SearchResults { generation, result });
                 });
             }
             // The loop performs these itself (the terminal and its clipboard are its own).

@@ -105,6 +105,7 @@ fn overlay_context(ctx: Context) -> bool {
             | Context::SendOptions
             | Context::ConversationData
             | Context::Details
+            | Context::Search
     )
 }
 
@@ -403,6 +404,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Search => overlay::search::open(app),
         Action::ConversationData => {
             let ids = overlay::conv_data::targets_from_list(app);
             overlay::conv_data::open(app, ids);
@@ -603,6 +605,14 @@ pub(crate) fn reveal_unread_mark(app: &mut App) {
         return;
     };
     with_viewport(app, |view, len, height, h, _| {
+        view.ensure_visible(idx, len, height, h);
+    });
+}
+
+/// Select message `idx` of the open conversation and scroll it into view.
+pub(crate) fn reveal_message(app: &mut App, idx: usize) {
+    with_viewport(app, |view, len, height, h, _| {
+        view.selected = Some(idx);
         view.ensure_visible(idx, len, height, h);
     });
 }

@@ -51,6 +51,9 @@ pub struct MessageWindow {
     pub unread_mark: Option<String>,
     /// Unread count at opening, until the first page arrives to place the mark.
     pub pending_unread: u64,
+    /// Key ([`message_key`]) of a message to select and show once it is loaded (the
+    /// search overlay's "go to"); older pages are loaded until it is.
+    pub jump_to: Option<String>,
 }
 
 impl Default for MessageWindow {
@@ -63,6 +66,7 @@ impl Default for MessageWindow {
             view: Viewport::default(),
             unread_mark: None,
             pending_unread: 0,
+            jump_to: None,
         }
     }
 }

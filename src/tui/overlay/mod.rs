@@ -12,6 +12,7 @@ pub mod conv_data;
 pub mod custom_editor;
 pub mod details;
 pub mod picker;
+pub mod search;
 pub mod send_options;
 
 use ratatui::Frame;
@@ -24,6 +25,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 pub use conv_data::ConversationDataEditor;
 pub use custom_editor::CustomEditor;
 pub use picker::MemberPicker;
+pub use search::SearchOverlay;
 pub use send_options::SendOptionsPanel;
 
 use super::action::{Action, Context};
@@ -101,6 +103,13 @@ pub(crate) fn handle(app: &mut App, action: Action) -> Vec<Effect> {
         other @ (Overlay::MessageDetails { .. } | Overlay::ConversationDetails { .. }) => {
             details::handle(app, other, action)
         }
+        Overlay::Search(mut o) => {
+            let (keep, effects) = search::handle(app, &mut o, action);
+            if keep {
+                app.overlay = Some(Overlay::Search(o));
+            }
+            effects
+        }
         help @ Overlay::Help { .. } => {
             app.overlay = Some(help);
             Vec::new()
@@ -149,6 +158,7 @@ pub(crate) fn available(app: &App, o: &Overlay, action: &Action) -> bool {
             _ => true,
         },
         Overlay::ConversationDetails { .. } => !matches!(action, A::Copy | A::CopyId),
+        Overlay::Search(o) => search::available(app, o, action),
         Overlay::CustomMessage(_) => true,
     }
 }
@@ -170,6 +180,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
             conversation_id,
             scroll,
         } => details::render_conversation(app, frame, area, conversation_id, *scroll),
+        Overlay::Search(o) => search::render(app, frame, area, o),
     }
 }
 

@@ -86,7 +86,7 @@ const WAL_RESTART_FRAMES: i64 = 16_384;
 /// bound). So once the WAL is past [`WAL_RESTART_FRAMES`], the checkpointer asks the
 /// writer to finish the job between two batches (`Writer::restart_wal`): by then the
 /// checkpointer has copied all but the last few milliseconds of frames, so the writer's
-/// own `RESTART` checkpoint is short.
+/// own checkpoint is short, and then its next batch restarts the log.
 struct Checkpointer {
     stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
     handle: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -463,11 +463,12 @@ mod tests {
         tokio::task::block_in_place(|| store.close());
         // 6,000 × 4 KB written: the database holds about 24 MB.
         assert!(db > 20 << 20, "database {db} bytes");
-        // (Without the restarts the WAL ends larger than the database; with them it holds
-        // a few batches of at most 128 messages, each about 0.5 MB.)
+        // Without the restarts the WAL ends larger than the database (it holds every
+        // page ever written); with them, what a few hundred milliseconds of writing adds
+        // between two checkpoint passes (6–9 MB here).
         eprintln!("WAL {wal} bytes, database {db} bytes");
         assert!(
-            wal < db / 2,
+            wal < db * 3 / 4,
             "WAL {wal} bytes next to a database of {db} bytes"
         );
     }

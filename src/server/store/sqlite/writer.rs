@@ -460,20 +460,26 @@ impl Writer {
         }
     }
 
-    /// Copy the last frames into the database and start the WAL from its beginning (see
-    /// `Checkpointer`). Between batches, so no transaction is open; readers finish theirs.
+    /// Copy the last frames into the database so the next batch starts the WAL from its
+    /// beginning (see `Checkpointer`). Between batches, so no transaction of ours is open.
+    /// PASSIVE: it never waits for readers (a `RESTART` checkpoint would, stalling every
+    /// write behind a slow `sync`). If a reader still needs old frames, not everything is
+    /// copied, SQLite does not restart the log this time, and the checkpointer asks again.
     fn restart_wal(&self) {
         let started = Instant::now();
         let result = self
             .db
-            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
         match result {
-            Ok(busy) => tracing::debug!(
-                busy,
-                "WAL restarted in {:.1} ms",
+            Ok((frames, copied)) => tracing::debug!(
+                frames,
+                copied,
+                "WAL caught up for a restart in {:.1} ms",
                 started.elapsed().as_secs_f64() * 1e3
             ),
-            Err(e) => tracing::warn!("restarting the WAL failed: {e}"),
+            Err(e) => tracing::warn!("checkpointing the WAL for a restart failed: {e}"),
         }
     }
 

@@ -48,7 +48,8 @@ pub enum Frame {
     Other,
 }
 
-fn u64_after(text: &str, pat: &str) -> Option<u64> {
+/// The number right after the first `pat` in `text`.
+pub fn u64_after(text: &str, pat: &str) -> Option<u64> {
     let at = text.find(pat)? + pat.len();
     let digits = &text[at..];
     let end = digits

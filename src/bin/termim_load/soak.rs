@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::{self, Proto};
+use super::client::{self, Proto, u64_after};
 use super::target::{Kind, Target, TargetArgs};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -62,15 +62,6 @@ struct Shared {
     acked: AtomicU64,
     delivered: AtomicU64,
     reconnects: AtomicU64,
-}
-
-fn u64_after(text: &str, pat: &str) -> Option<u64> {
-    let at = text.find(pat)? + pat.len();
-    let rest = &text[at..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
 }
 
 fn str_after<'a>(text: &'a str, pat: &str) -> Option<&'a str> {

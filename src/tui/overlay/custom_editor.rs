@@ -233,16 +233,7 @@ pub fn rect(area: Rect) -> Rect {
 }
 
 fn inner_of(area: Rect) -> Rect {
-    let inner = ratatui::widgets::Block::bordered().inner(rect(area));
-    if inner.width > 8 {
-        Rect {
-            x: inner.x + 1,
-            width: inner.width - 2,
-            ..inner
-        }
-    } else {
-        inner
-    }
+    super::padded(ratatui::widgets::Block::bordered().inner(rect(area)))
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -280,7 +280,12 @@ pub(crate) fn draw_box(
     }
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    // One column of air on each side, when there is room for it.
+    padded(inner)
+}
+
+/// The inside of an overlay's border with one column of air on each side, when there is
+/// room for it (what [`draw_box`] returns, for the overlays that lay out their parts).
+pub fn padded(inner: Rect) -> Rect {
     if inner.width > 8 {
         Rect {
             x: inner.x + 1,

@@ -244,16 +244,7 @@ pub fn rect(area: Rect, p: &MemberPicker) -> Rect {
 /// The inside of the box (as `draw_box` makes it) split into the query row and the
 /// member rows.
 fn parts(area: Rect, p: &MemberPicker) -> (Rect, Rect) {
-    let inner = ratatui::widgets::Block::bordered().inner(rect(area, p));
-    let inner = if inner.width > 8 {
-        Rect {
-            x: inner.x + 1,
-            width: inner.width - 2,
-            ..inner
-        }
-    } else {
-        inner
-    };
+    let inner = super::padded(ratatui::widgets::Block::bordered().inner(rect(area, p)));
     let query = Rect {
         height: inner.height.min(1),
         ..inner

@@ -478,16 +478,7 @@ pub fn rect(area: Rect) -> Rect {
 /// The inside of the box (as `draw_box` makes it): the query row, then the result rows
 /// (after a blank row when there is room).
 fn parts(area: Rect) -> (Rect, Rect) {
-    let inner = ratatui::widgets::Block::bordered().inner(rect(area));
-    let inner = if inner.width > 8 {
-        Rect {
-            x: inner.x + 1,
-            width: inner.width - 2,
-            ..inner
-        }
-    } else {
-        inner
-    };
+    let inner = super::padded(ratatui::widgets::Block::bordered().inner(rect(area)));
     let query = Rect {
         height: inner.height.min(1),
         ..inner

@@ -3,17 +3,10 @@
 
 mod common;
 
-use common::sdk_harness::{Client, TestServer};
-use termim::model::{GroupMemberSpec, member_op_result, role};
+use common::sdk_harness::{Client, TestServer, member};
+use termim::model::{member_op_result, role};
 use termim::protocol::codes;
 use termim::sdk::TimEvent;
-
-fn member(user: &str) -> GroupMemberSpec {
-    GroupMemberSpec {
-        user_id: user.into(),
-        role: role::MEMBER,
-    }
-}
 
 async fn group_event(c: &mut Client, group: &str, event: &str) {
     let what = format!("group event {event} in {group}");

@@ -3,17 +3,10 @@
 
 mod common;
 
-use common::sdk_harness::{Client, TestServer, new_message_texts};
-use termim::model::{GroupMemberSpec, MessageStatus, OfflinePushInfo, Priority, role};
+use common::sdk_harness::{Client, TestServer, member, new_message_texts};
+use termim::model::{MessageStatus, OfflinePushInfo, Priority};
 use termim::protocol::codes;
 use termim::sdk::{HistoryGetType, HistoryOptions, SendParams, TimEvent};
-
-fn member(user: &str) -> GroupMemberSpec {
-    GroupMemberSpec {
-        user_id: user.into(),
-        role: role::MEMBER,
-    }
-}
 
 fn to(user: &str) -> SendParams {
     SendParams {

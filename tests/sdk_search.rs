@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::sdk_harness::{Client, TestServer};
-use termim::model::{GroupMemberSpec, Message, role};
+use common::sdk_harness::{Client, TestServer, member};
+use termim::model::Message;
 use termim::protocol::codes;
 use termim::sdk::{
     KeywordListMatchType, MessageSearchParam, MessageSearchResult, SendParams, TimError,
@@ -20,13 +20,6 @@ async fn clients(server: &TestServer, users: &[&str]) -> Vec<Client> {
         out.push(c);
     }
     out
-}
-
-fn member(user: &str) -> GroupMemberSpec {
-    GroupMemberSpec {
-        user_id: user.into(),
-        role: role::MEMBER,
-    }
 }
 
 fn words(list: &[&str]) -> Vec<String> {

@@ -3,17 +3,9 @@
 
 mod common;
 
-use common::sdk_harness::{TestServer, new_message_texts};
-use termim::model::{GroupMemberSpec, role};
+use common::sdk_harness::{TestServer, member, new_message_texts};
 use termim::protocol::codes;
 use termim::sdk::{ConnectionState, SendParams, TimEvent};
-
-fn member(user: &str) -> GroupMemberSpec {
-    GroupMemberSpec {
-        user_id: user.into(),
-        role: role::MEMBER,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_user_catches_up_with_correct_unread() {

@@ -14,12 +14,12 @@ use std::io;
 use std::pin::Pin;
 use std::time::Duration;
 
-use common::sdk_harness::{Client, TestServer, WAIT};
+use common::sdk_harness::{Client, TestServer, WAIT, member};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::{Stream, stream};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use termim::model::{GroupMemberSpec, Message, role};
+use termim::model::Message;
 use termim::sdk::{Tim, TimEvent};
 use termim::tui::effect::{Effect, EffectResult, EffectRunner, ResultSender};
 use termim::tui::run::{RunOptions, run_loop, system_now};
@@ -249,13 +249,6 @@ impl Remote {
 }
 
 // ----- fixtures ------------------------------------------------------------------------
-
-fn member(user: &str) -> GroupMemberSpec {
-    GroupMemberSpec {
-        user_id: user.into(),
-        role: role::MEMBER,
-    }
-}
 
 /// alice, bob, carol and dave logged in; "team" (Work) with the four of them.
 async fn team_of_four(server: &TestServer) -> (Client, Client, Client, Client) {

@@ -15,6 +15,14 @@ use termim::server::{self, ServerConfig, ServerHandle};
 use termim::usersig::{self, AppKey};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// A plain member for `create_group` / `invite_user_to_group`.
+pub fn member(user: &str) -> termim::model::GroupMemberSpec {
+    termim::model::GroupMemberSpec {
+        user_id: user.into(),
+        role: termim::model::role::MEMBER,
+    }
+}
+
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 

@@ -54,10 +54,7 @@ fn copy_cache(from: &Path, to: &Path) {
 
 fn main() {
     let root = support::ensure_populated();
-    let runs: usize = std::env::var("TERMIM_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+    let runs = support::env_count("TERMIM_BENCH_RUNS", 30);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -178,10 +178,7 @@ async fn load(app: &mut App, tim: &Tim) -> (Duration, Duration) {
 
 fn main() {
     let root = support::ensure_populated();
-    let iters: usize = std::env::var("TERMIM_BENCH_ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let iters = support::env_count("TERMIM_BENCH_ITERS", 2000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

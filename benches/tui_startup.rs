@@ -209,10 +209,7 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     let root = support::ensure_populated();
     let exe = Path::new(env!("CARGO_BIN_EXE_termim"));
-    let runs: usize = std::env::var("TERMIM_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let runs = support::env_count("TERMIM_BENCH_RUNS", 10);
     println!(
         "termim TUI start-up: {} conversations, {} cached messages, {COLS}×{ROWS} pty; {}; load average {}",
         support::CONVERSATIONS,

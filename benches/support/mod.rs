@@ -47,6 +47,14 @@ const PHRASES: [&str; 12] = [
     "👍👍👍",
 ];
 
+/// A count from the environment (`TERMIM_BENCH_RUNS`, …), or `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub fn peer(i: usize) -> String {
     format!("p{i:04}")
 }

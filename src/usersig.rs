@@ -240,6 +240,12 @@ fn decode(user_sig: &str) -> Result<SigDoc, SigError> {
     serde_json::from_slice(&json).map_err(|e| SigError::Malformed(format!("bad document: {e}")))
 }
 
+/// The SDKAppID a UserSig was issued for, read without checking the signature (a client
+/// uses it to tell servers apart: one cache per SDKAppID and user, as V2TIM keeps).
+pub fn sdk_app_id_of(user_sig: &str) -> Result<u64, SigError> {
+    decode(user_sig).map(|doc| doc.sdk_app_id)
+}
+
 /// Check a UserSig presented by `user_id` against `key` at time `now` (unix seconds).
 pub fn verify(key: &AppKey, user_id: &str, user_sig: &str, now: i64) -> Result<(), SigError> {
     let doc = decode(user_sig)?;

@@ -705,3 +705,51 @@ async fn keys_from_a_crossterm_like_stream_are_handled_without_waiting_for_a_tic
         .expect("no panic")
         .expect("clean end");
 }
+
+/// Issue 17.1: with an empty cache against a server where everything is read, the counts
+/// shown after the first sync are the server's (0), not one per message the sync brought.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_sync_of_read_conversations_shows_no_unread() {
+    let server = TestServer::start().await;
+    let bob = synced_client(&server, "bob").await;
+    let carol = synced_client(&server, "carol").await;
+    let alice = synced_client(&server, "alice").await;
+    for i in 0..40 {
+        bob.send_text("alice", &format!("bob {i}")).await;
+        carol.send_text("alice", &format!("carol {i}")).await;
+    }
+    // alice reads everything on her first device.
+    let mut alice = alice;
+    alice
+        .wait_for("carol's last message", |e| match e {
+            TimEvent::NewMessage(m) if m.preview() == "carol 39" => Some(()),
+            _ => None,
+        })
+        .await;
+    alice
+        .tim
+        .clean_conversation_unread_message_count("", 0, 0)
+        .await
+        .expect("clean all");
+    assert_eq!(alice.unread("c2c_bob").await, 0);
+
+    // A new device with an empty cache.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut ui = start_ui(login(&server, "alice", dir.path()).await);
+    let frame = ui.settled_with("carol 39").await;
+    assert!(
+        !status_bar(&frame).contains("unread"),
+        "no unread after the sync: {}",
+        status_bar(&frame)
+    );
+    let app = ui.quit().await;
+    assert_eq!(app.total_unread, 0);
+    assert!(
+        app.conversations.iter().all(|c| c.unread_count == 0),
+        "{:?}",
+        app.conversations
+            .iter()
+            .map(|c| (&c.conversation_id, c.unread_count))
+            .collect::<Vec<_>>()
+    );
+}

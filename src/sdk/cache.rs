@@ -1,4 +1,5 @@
-//! The SDK's local cache: one SQLite file per user, `<data_dir>/<userID>/cache.db` (WAL).
+//! The SDK's local cache: one SQLite file per (server, user),
+//! `<data_dir>/<userID>/<SDKAppID>/cache.db` (WAL), shared by every process of that user.
 //!
 //! It holds every message this device knows (including created-but-unsent ones and their
 //! `localCustomData`, which never leaves the device), the conversation list (server fields
@@ -17,7 +18,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::error::TimError;
 use crate::model::{
@@ -43,7 +44,10 @@ CREATE TABLE IF NOT EXISTS messages (
     order_sub       INTEGER NOT NULL DEFAULT 0,
     status          INTEGER NOT NULL,
     created_at      INTEGER NOT NULL,
-    body            TEXT NOT NULL
+    body            TEXT NOT NULL,
+    -- The process that is sending this message (status 1): another process opening the
+    -- cache must not declare a live process's send failed.
+    sender_pid      INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_msg_id ON messages(msg_id) WHERE msg_id != '';
 CREATE INDEX IF NOT EXISTS messages_local_id ON messages(local_id) WHERE is_self = 1;
@@ -69,6 +73,64 @@ CREATE INDEX IF NOT EXISTS conversations_order
 const CREATED_TTL_SECS: i64 = 7 * 24 * 3600;
 
 const CURSOR_KEY: &str = "sync_cursor";
+/// The SDKAppID of the server this cache mirrors.
+const SERVER_KEY: &str = "sdk_app_id";
+
+/// How long a write waits for another process of the same user to finish its own.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Every write transaction. IMMEDIATE takes the write lock up front: a DEFERRED one that
+/// reads first and then writes gets SQLITE_BUSY at once (no busy wait) when another
+/// process committed in between, which is how "database is locked" reached users.
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+/// Is *another* process with this id running (on this machine)? This process's own
+/// earlier sends count as gone: a cache is opened once per login, after the previous
+/// session of this process ended.
+fn other_process_alive(pid: i64) -> bool {
+    if pid <= 0 || pid > i64::from(i32::MAX) || pid == i64::from(std::process::id()) {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        // Signal 0 checks existence only. EPERM: it exists but is not ours to signal.
+        // SAFETY: kill with signal 0 sends nothing.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// A message left *sending* by a process that is gone was never acknowledged to anyone:
+/// it is failed now (a resend with the same id is idempotent on the server). Sends of
+/// processes still running (another termim of this user) are theirs to finish.
+fn fail_orphaned_sends(conn: &mut Connection) -> Result<()> {
+    // `status = 1` is written out (not bound) so the partial index `messages_sending`
+    // serves it: with a big cache a scan here would delay every start.
+    const _: () = assert!(MessageStatus::Sending as u8 == 1);
+    let tx = write_tx(conn)?;
+    let pids: Vec<i64> = {
+        let mut stmt = tx.prepare(
+            "SELECT DISTINCT sender_pid FROM messages WHERE status = 1 AND conversation_id != ''",
+        )?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?
+    };
+    for pid in pids.into_iter().filter(|p| !other_process_alive(*p)) {
+        tx.execute(
+            "UPDATE messages SET status = ?1, body = json_set(body, '$.status', ?1)
+             WHERE status = 1 AND conversation_id != '' AND sender_pid = ?2",
+            params![MessageStatus::SendFail as u8, pid],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
 
 pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -128,11 +190,27 @@ pub(crate) struct ConvChange {
 #[derive(Debug, Clone)]
 pub(crate) struct IncomingOutcome {
     pub message: Message,
-    /// False when the message was already known (a duplicate from sync or another path).
+    /// False when the message was already cached (another process of this user, sharing
+    /// the file, stored it first; or a duplicate).
     pub inserted: bool,
+    /// It was one of my own rows still marked sending / failed (its status then), now sent.
+    pub reconciled: Option<MessageStatus>,
+    /// The conversation this message changed; when the message was already cached, the
+    /// conversation as cached now (another process applied it).
     pub conversation: Option<ConvChange>,
-    /// The new total unread count, when it changed.
+    /// The new total unread count: when it changed, or (already cached) as it is now.
     pub total_unread: Option<u64>,
+}
+
+/// One server message as the cache keeps it after an upsert.
+#[derive(Debug, Clone)]
+pub(crate) struct Upserted {
+    pub message: Message,
+    /// New to the cache file.
+    pub inserted: bool,
+    /// One of my own rows that was still sending or failed (its ack was missed), with that
+    /// status: now sent.
+    pub reconciled: Option<MessageStatus>,
 }
 
 /// What storing the server's answer to our own send did.
@@ -210,28 +288,26 @@ fn is_stored(msg: &Message) -> bool {
 }
 
 impl Cache {
-    /// Open (creating if needed) the cache file and its directory.
+    /// Open (creating if needed) the cache file and its directory. Several processes of
+    /// one user may open the same file at once (a TUI, `termim listen`, scripted sends):
+    /// every write is an IMMEDIATE transaction, so writers queue on SQLite's lock (up to
+    /// the busy timeout) instead of failing with "database is locked".
     pub fn open(path: &Path, me: &str) -> Result<Cache> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(TimError::database)?;
+            crate::private_fs::create_private_dir_all(dir).map_err(TimError::database)?;
         }
+        crate::private_fs::touch_private_file(path).map_err(TimError::database)?;
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
+        {
+            let tx = write_tx(&mut conn)?;
+            tx.execute_batch(SCHEMA)?;
+            tx.commit()?;
+        }
         migrate(&mut conn)?;
-        // A message left "sending" by a previous run was never acknowledged to us: it is
-        // failed now (a resend with the same id is idempotent on the server).
-        // `status = 1` is written out (not bound) so the partial index `messages_sending`
-        // serves it: with a big cache a scan here would delay every start.
-        const _: () = assert!(MessageStatus::Sending as u8 == 1);
-        conn.execute(
-            "UPDATE messages SET status = ?1,
-                 body = json_set(body, '$.status', ?1)
-             WHERE status = 1 AND conversation_id != ''",
-            params![MessageStatus::SendFail as u8],
-        )?;
+        fail_orphaned_sends(&mut conn)?;
         conn.execute(
             "DELETE FROM messages WHERE conversation_id = '' AND created_at < ?1",
             params![now_secs() - CREATED_TTL_SECS],
@@ -240,6 +316,67 @@ impl Cache {
             conn: Mutex::new(conn),
             me: me.to_string(),
         })
+    }
+
+    /// Move an older termim's cache (one per user, before caches were kept per server) to
+    /// `to`, if it is not marked as another server's. Returns whether it moved.
+    pub fn adopt_legacy(from: &Path, to: &Path, sdk_app_id: u64) -> Result<bool> {
+        // No CREATE: a file that another process moved away a moment ago stays gone.
+        let mut conn =
+            Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let owner: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [SERVER_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap_or(None);
+        if owner.is_some_and(|o| o != sdk_app_id.to_string()) {
+            return Ok(false);
+        }
+        {
+            let tx = write_tx(&mut conn)?;
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![SERVER_KEY, sdk_app_id.to_string()],
+            )?;
+            tx.commit()?;
+        }
+        // Everything into the main file, so it moves alone.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        drop(conn);
+        if let Some(dir) = to.parent() {
+            crate::private_fs::create_private_dir_all(dir).map_err(TimError::database)?;
+        }
+        std::fs::rename(from, to).map_err(TimError::database)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = from.as_os_str().to_owned();
+            side.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(side));
+        }
+        Ok(true)
+    }
+
+    /// Record which server (SDKAppID) this cache belongs to, if not recorded yet.
+    pub fn mark_server(&self, sdk_app_id: u64) -> Result<()> {
+        let mut conn = self.lock();
+        let known: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [SERVER_KEY], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if known.is_none() {
+            let tx = write_tx(&mut conn)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)",
+                params![SERVER_KEY, sdk_app_id.to_string()],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -332,7 +469,7 @@ impl Cache {
     /// order now and keeps it until the server assigns a seq.
     pub fn mark_sending(&self, msg: &Message) -> Result<Message> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let mut msg = msg.clone();
         normalize(&self.me, &mut msg);
         msg.status = MessageStatus::Sending;
@@ -340,7 +477,7 @@ impl Cache {
         let anchor = max_seq(&tx, &conv)? as i64;
         let updated = tx.execute(
             "UPDATE messages SET conversation_id = ?2, status = ?3, order_seq = ?4,
-                 order_sub = ?5, body = ?6
+                 order_sub = ?5, body = ?6, sender_pid = ?7
              WHERE is_self = 1 AND local_id = ?1",
             params![
                 msg.id,
@@ -348,14 +485,15 @@ impl Cache {
                 msg.status as u8,
                 anchor,
                 now_ms(),
-                to_json(&msg)?
+                to_json(&msg)?,
+                std::process::id()
             ],
         )?;
         if updated == 0 {
             tx.execute(
                 "INSERT INTO messages(local_id, msg_id, conversation_id, is_self, seq, order_seq,
-                     order_sub, status, created_at, body)
-                 VALUES (?1, '', ?2, 1, 0, ?3, ?4, ?5, ?6, ?7)",
+                     order_sub, status, created_at, body, sender_pid)
+                 VALUES (?1, '', ?2, 1, 0, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     msg.id,
                     conv,
@@ -363,7 +501,8 @@ impl Cache {
                     now_ms(),
                     msg.status as u8,
                     now_secs(),
-                    to_json(&msg)?
+                    to_json(&msg)?,
+                    std::process::id()
                 ],
             )?;
         }
@@ -371,17 +510,23 @@ impl Cache {
         Ok(msg)
     }
 
-    /// Record that a send of one of my messages failed.
+    /// Record that a send of one of my messages failed (unless the server's copy arrived
+    /// meanwhile, through another process or a sync: then it stays sent).
     pub fn mark_failed(&self, local_id: &str) -> Result<Option<Message>> {
-        let conn = self.lock();
-        let Some((row_id, mut msg)) = find_own_row(&conn, local_id)? else {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        let Some((row_id, mut msg)) = find_own_row(&tx, local_id)? else {
             return Ok(None);
         };
+        if msg.status == MessageStatus::SendSucc {
+            return Ok(Some(msg));
+        }
         msg.status = MessageStatus::SendFail;
-        conn.execute(
+        tx.execute(
             "UPDATE messages SET status = ?2, body = ?3 WHERE row_id = ?1",
             params![row_id, msg.status as u8, to_json(&msg)?],
         )?;
+        tx.commit()?;
         Ok(Some(msg))
     }
 
@@ -394,7 +539,7 @@ impl Cache {
         cursor: Option<u64>,
     ) -> Result<AckOutcome> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let local = find_own_row(&tx, local_id)?;
         let mut msg = server_msg;
         normalize(&self.me, &mut msg);
@@ -417,7 +562,11 @@ impl Cache {
                 conversation: None,
             });
         }
-        let (msg, inserted) = upsert_remote(&tx, msg)?;
+        let Upserted {
+            message: msg,
+            inserted,
+            ..
+        } = upsert_remote(&tx, msg)?;
         let conversation = if inserted || local.is_some() {
             activate_conversation(&tx, &msg, cursor, false)?
         } else {
@@ -431,16 +580,12 @@ impl Cache {
     }
 
     /// Store messages from `sync` or a history page (deduplicated by msgID / my creation id)
-    /// and optionally move the sync cursor, in one transaction. Conversation state is not
-    /// touched: the server's conversation list is authoritative for what sync brings.
-    /// Returns each message as stored, with whether it was new to this device.
-    pub fn store_remote(
-        &self,
-        messages: Vec<Message>,
-        cursor: Option<u64>,
-    ) -> Result<Vec<(Message, bool)>> {
+    /// and optionally move the sync cursor forward, in one transaction. Conversation state
+    /// is not touched: the server's conversation list is authoritative for what sync
+    /// brings. Returns each message as stored, with whether it was new to the cache.
+    pub fn store_remote(&self, messages: Vec<Message>, cursor: Option<u64>) -> Result<Vec<Upserted>> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let mut out = Vec::with_capacity(messages.len());
         for mut msg in messages {
             normalize(&self.me, &mut msg);
@@ -451,7 +596,10 @@ impl Cache {
             out.push(upsert_remote(&tx, msg)?);
         }
         if let Some(c) = cursor {
-            write_cursor(&tx, c)?;
+            // Other processes sharing the file may be further along: never move it back.
+            if c > get_cursor(&tx)? {
+                write_cursor(&tx, c)?;
+            }
         }
         tx.commit()?;
         Ok(out)
@@ -464,27 +612,34 @@ impl Cache {
         push: NewMessagePush,
         advance_cursor: bool,
     ) -> Result<IncomingOutcome> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
         let mut msg = push.message;
         normalize(&self.me, &mut msg);
+        msg.status = MessageStatus::SendSucc;
         if !is_stored(&msg) || push.cursor.is_none() {
-            msg.status = MessageStatus::SendSucc;
             return Ok(IncomingOutcome {
                 message: msg,
                 inserted: true,
+                reconciled: None,
                 conversation: None,
                 total_unread: None,
             });
         }
-        msg.status = MessageStatus::SendSucc;
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
         let before = total_unread(&tx)?;
-        let (msg, inserted) = upsert_remote(&tx, msg)?;
+        let Upserted {
+            message: msg,
+            inserted,
+            reconciled,
+        } = upsert_remote(&tx, msg)?;
         let conversation = if inserted {
             let counted = push.unread_counted && !msg.is_self;
             activate_conversation(&tx, &msg, push.cursor, counted)?
         } else {
-            None
+            load_conversation(&tx, &conversation_id_for(&msg))?.map(|(c, _)| ConvChange {
+                conversation: c,
+                is_new: false,
+            })
         };
         if advance_cursor && let Some(c) = push.cursor {
             let current = get_cursor(&tx)?;
@@ -497,8 +652,9 @@ impl Cache {
         Ok(IncomingOutcome {
             message: msg,
             inserted,
+            reconciled,
             conversation,
-            total_unread: (before != after).then_some(after),
+            total_unread: (before != after || !inserted).then_some(after),
         })
     }
 
@@ -620,7 +776,7 @@ impl Cache {
         complete: Option<u64>,
     ) -> Result<MergeOutcome> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let before = total_unread(&tx)?;
         let mut out = MergeOutcome::default();
         let mut seen = std::collections::HashSet::new();
@@ -673,8 +829,9 @@ impl Cache {
     /// Take only the descriptive fields (name, group type) of a server conversation; the
     /// counters are kept, since pushes may already have moved them past the server's answer.
     pub fn merge_descriptive(&self, server: &Conversation) -> Result<Option<Conversation>> {
-        let conn = self.lock();
-        let Some((mut conv, _)) = load_conversation(&conn, &server.conversation_id)? else {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        let Some((mut conv, _)) = load_conversation(&tx, &server.conversation_id)? else {
             return Ok(None);
         };
         let before = conv.clone();
@@ -687,7 +844,8 @@ impl Cache {
         if conv == before {
             return Ok(None);
         }
-        save_conversation(&conn, &conv, None)?;
+        save_conversation(&tx, &conv, None)?;
+        tx.commit()?;
         Ok(Some(conv))
     }
 
@@ -695,7 +853,7 @@ impl Cache {
     /// and the new total unread if that changed.
     pub fn delete_conversation(&self, conversation_id: &str) -> Result<(bool, Option<u64>)> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let before = total_unread(&tx)?;
         let n = tx.execute(
             "DELETE FROM conversations WHERE conversation_id = ?1",
@@ -717,15 +875,17 @@ impl Cache {
         conversation_id: &str,
         custom_data: &str,
     ) -> Result<Option<Option<Conversation>>> {
-        let conn = self.lock();
-        let Some((mut conv, _)) = load_conversation(&conn, conversation_id)? else {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        let Some((mut conv, _)) = load_conversation(&tx, conversation_id)? else {
             return Ok(None);
         };
         if conv.custom_data == custom_data {
             return Ok(Some(None));
         }
         conv.custom_data = custom_data.to_string();
-        save_conversation(&conn, &conv, None)?;
+        save_conversation(&tx, &conv, None)?;
+        tx.commit()?;
         Ok(Some(Some(conv)))
     }
 
@@ -733,7 +893,7 @@ impl Cache {
     /// created locally to hold it.
     pub fn set_draft(&self, conversation_id: &str, text: Option<&str>) -> Result<ConvChange> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let (conv, is_new) = match load_conversation(&tx, conversation_id)? {
             Some((c, _)) => (c, false),
             None => (stub_conversation(conversation_id), true),
@@ -759,17 +919,25 @@ impl Cache {
 /// Bring a cache made by an older version up to this schema (additive changes only,
 /// detected by what is missing, as the server's store does).
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let has_search: bool = conn.query_row(
+    let tx = write_tx(conn)?;
+    let has_search: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_search')",
         [],
         |r| r.get(0),
     )?;
     if !has_search {
         // Table, triggers and the rows of the messages already cached: all or nothing.
-        let tx = conn.transaction()?;
         tx.execute_batch(&super::search::migration_sql())?;
-        tx.commit()?;
     }
+    let has_pid: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'sender_pid')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_pid {
+        tx.execute_batch("ALTER TABLE messages ADD COLUMN sender_pid INTEGER NOT NULL DEFAULT 0")?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -831,7 +999,7 @@ fn find_own_row(conn: &Connection, local_id: &str) -> Result<Option<(i64, Messag
 
 /// Insert or update a stored (server-known) message. Matches an existing row by msgID, or
 /// one of my own rows by creation id (a send whose ack we missed). Local fields survive.
-fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<(Message, bool)> {
+fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<Upserted> {
     let existing = tx
         .query_row(
             "SELECT row_id, body FROM messages WHERE msg_id = ?1 AND msg_id != ''",
@@ -848,6 +1016,8 @@ fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<(Message, boo
     let seq = msg.seq as i64;
     match existing {
         Some((row_id, old)) => {
+            let reconciled =
+                (old.is_self && old.status != MessageStatus::SendSucc).then_some(old.status);
             if msg.local_custom_data.is_none() {
                 msg.local_custom_data = old.local_custom_data;
             }
@@ -870,7 +1040,11 @@ fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<(Message, boo
                     to_json(&msg)?
                 ],
             )?;
-            Ok((msg, false))
+            Ok(Upserted {
+                message: msg,
+                inserted: false,
+                reconciled,
+            })
         }
         None => {
             tx.execute(
@@ -888,7 +1062,11 @@ fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<(Message, boo
                     to_json(&msg)?
                 ],
             )?;
-            Ok((msg, true))
+            Ok(Upserted {
+                message: msg,
+                inserted: true,
+                reconciled: None,
+            })
         }
     }
 }
@@ -1166,14 +1344,18 @@ mod tests {
         let batch = vec![text("bob", "alice", "m1", 1, "hi"), echoed];
         let out = cache.store_remote(batch.clone(), Some(10)).unwrap();
         assert_eq!(
-            out.iter().map(|(_, new)| *new).collect::<Vec<_>>(),
+            out.iter().map(|s| s.inserted).collect::<Vec<_>>(),
             [true, false]
         );
-        assert_eq!(out[1].0.local_custom_data.as_deref(), Some("keep"));
+        assert_eq!(out[1].message.local_custom_data.as_deref(), Some("keep"));
+        assert_eq!(out[1].reconciled, Some(MessageStatus::Sending));
+        assert_eq!(out[0].reconciled, None);
         assert_eq!(cache.cursor().unwrap(), 10);
 
-        let again = cache.store_remote(batch, Some(12)).unwrap();
-        assert!(again.iter().all(|(_, new)| !new));
+        // Never back: another process sharing the file may be further along.
+        let again = cache.store_remote(batch, Some(8)).unwrap();
+        assert!(again.iter().all(|s| !s.inserted && s.reconciled.is_none()));
+        assert_eq!(cache.cursor().unwrap(), 10);
         let page = cache
             .page("c2c_bob", Direction::Newer, OrderKey::OLDEST, 10)
             .unwrap();
@@ -1219,11 +1401,17 @@ mod tests {
         assert_eq!(c.last_message.unwrap().msg_id, "m3");
         assert_eq!(c.orderkey, 8);
 
-        // A duplicate changes nothing.
+        // Already cached (another process sharing the file applied it): counted once,
+        // and the conversation and total come back as cached, for this process to show.
         let out = cache
             .apply_incoming(push(text("bob", "alice", "m1", 1, "one"), 5, true), true)
             .unwrap();
-        assert!(!out.inserted && out.conversation.is_none());
+        assert!(!out.inserted);
+        let now = out.conversation.unwrap();
+        assert!(!now.is_new);
+        assert_eq!(now.conversation.unread_count, 1);
+        assert_eq!(now.conversation.last_message.unwrap().msg_id, "m3");
+        assert_eq!(out.total_unread, Some(1));
         assert_eq!(cache.total_unread().unwrap(), 1);
         assert_eq!(cache.cursor().unwrap(), 8);
     }

@@ -160,7 +160,12 @@ impl Tim {
             )));
         };
         if msg.status == MessageStatus::SendSucc {
-            return Err(TimError::invalid("the message was already sent"));
+            // Already stored on the server (its ack may have been missed and a sync, or
+            // another process of this user, brought it): that is the answer, and every
+            // screen that still shows it failed learns it was sent.
+            cache::normalize(&inner.me, &mut msg);
+            inner.events.emit(TimEvent::MessageUpdated(msg.clone()));
+            return Ok(msg);
         }
         let targeted = !msg.target_group_member_list.is_empty();
         if params.receiver.is_empty() && params.group_id.is_empty() {
@@ -276,22 +281,49 @@ impl Tim {
                         return Err(err);
                     }
                 };
-                let outcome = inner
-                    .cache
-                    .complete_send(&msg.id, result.message, result.cursor)?;
-                inner
-                    .events
-                    .emit(TimEvent::MessageUpdated(outcome.message.clone()));
-                if let Some(change) = outcome.conversation {
-                    session::learn_new_conversations(&self.inner, std::slice::from_ref(&change));
-                    inner.emit_changes(vec![change]);
+                if let Some(pos) = result.cursor {
+                    let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+                    if pos > stream.announced {
+                        stream.acked.insert(result.message.msg_id.clone(), pos);
+                    }
                 }
-                Ok(outcome.message)
+                let server_copy = result.message.clone();
+                match inner
+                    .cache
+                    .complete_send(&msg.id, result.message, result.cursor)
+                {
+                    Ok(outcome) => {
+                        inner
+                            .events
+                            .emit(TimEvent::MessageUpdated(outcome.message.clone()));
+                        if let Some(change) = outcome.conversation {
+                            session::learn_new_conversations(
+                                &self.inner,
+                                std::slice::from_ref(&change),
+                            );
+                            inner.emit_changes(vec![change]);
+                        }
+                        Ok(outcome.message)
+                    }
+                    Err(e) => {
+                        // The server stored it: that is the answer. The cache catches up
+                        // with the next sync (which reconciles the row by its id).
+                        tracing::warn!(error = %e, "sent, but the cache could not record it");
+                        let mut sent = server_copy;
+                        cache::normalize(&inner.me, &mut sent);
+                        sent.status = MessageStatus::SendSucc;
+                        sent.id = msg.id.clone();
+                        sent.local_custom_data = msg.local_custom_data.clone();
+                        inner.events.emit(TimEvent::MessageUpdated(sent.clone()));
+                        Ok(sent)
+                    }
+                }
             }
-            Err(err) => {
-                fail_send(inner, &msg.id);
-                Err(err)
-            }
+            Err(err) => match fail_send(inner, &msg.id) {
+                // Stored after all (a sync or another process brought the server's copy).
+                Some(sent) => Ok(sent),
+                None => Err(err),
+            },
         }
     }
 
@@ -425,14 +457,20 @@ enum Start {
 }
 
 /// Mark one of my messages failed and say so.
-fn fail_send(inner: &Inner, local_id: &str) {
+/// Record a failed send and announce it. If the cache meanwhile holds the server's copy
+/// (the message was stored after all), that is announced instead and returned.
+fn fail_send(inner: &Inner, local_id: &str) -> Option<Message> {
     match inner.cache.mark_failed(local_id) {
-        Ok(Some(mut failed)) => {
-            cache::normalize(&inner.me, &mut failed);
-            inner.events.emit(TimEvent::MessageUpdated(failed));
+        Ok(Some(mut m)) => {
+            cache::normalize(&inner.me, &mut m);
+            inner.events.emit(TimEvent::MessageUpdated(m.clone()));
+            (m.status == MessageStatus::SendSucc).then_some(m)
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "could not record a failed send"),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record a failed send");
+            None
+        }
     }
 }
 
@@ -569,11 +607,11 @@ async fn fetch_from_server(
         // The start message is not on this device: answer with the server's page as stored.
         return Ok(MessageListResult {
             is_finished,
-            message_list: stored.into_iter().map(|(m, _)| m).collect(),
+            message_list: stored.into_iter().map(|s| s.message).collect(),
         });
     };
     let to = match dir {
-        Direction::Older => match stored.iter().map(|(m, _)| m.seq).min() {
+        Direction::Older => match stored.iter().map(|s| s.message.seq).min() {
             _ if is_finished => OrderKey::OLDEST,
             Some(min) => OrderKey {
                 seq: min as i64,
@@ -581,7 +619,7 @@ async fn fetch_from_server(
             },
             None => from,
         },
-        Direction::Newer => match stored.iter().map(|(m, _)| m.seq).max() {
+        Direction::Newer => match stored.iter().map(|s| s.message.seq).max() {
             _ if is_finished => OrderKey::NEWEST,
             Some(max) => OrderKey {
                 seq: max as i64,

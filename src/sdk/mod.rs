@@ -28,7 +28,8 @@
 //!   (placed after the newest stored message), `MessageUpdated` fires, and it ends *sent*
 //!   (2) or *failed* (3), `MessageUpdated` again. The conversation (last message, order) is
 //!   updated on the ack, not before. A failed message can be sent again with the same id
-//!   (the server dedupes by it). A message already sent is refused (6017).
+//!   (the server dedupes by it). Sending a message that is already sent answers the stored
+//!   message (and `MessageUpdated`): its ack may have been missed.
 //! - **Sends survive reconnects**: a send started while disconnected, or cut off by a
 //!   disconnect, waits for the session to reconnect and is retried with the same creation
 //!   id, for up to 30 s; then it fails with 9508 / 9520. All other requests fail fast with
@@ -60,8 +61,17 @@
 //!   `search.rs`.
 //! - A re-login refused with a UserSig/identity code (70001–70052, 6206, 7003) or a
 //!   `kickedOffline` push ends the session: state `LoggedOut`, every call answers 6014.
-//! - The cache directory is `<data_dir>/<userID>`; user ids that are not plain file names
-//!   (they may contain `/`, spaces, …) are percent-encoded.
+//! - The cache is `<data_dir>/<userID>/<SDKAppID>/cache.db`: one per (server, user), the
+//!   SDKAppID read from the UserSig. User ids that are not plain file names (they may
+//!   contain `/`, spaces, …) are percent-encoded. An older termim's
+//!   `<data_dir>/<userID>/cache.db` is moved there on first use.
+//! - **Several processes of one user** (a TUI, `termim listen`, scripted sends) share the
+//!   cache file. Writes are IMMEDIATE transactions that queue on SQLite's lock; each
+//!   process keeps its own stream position, so every process announces every message past
+//!   it (even one another process stored first) exactly once, with the conversation as
+//!   cached. A push that cannot be applied is not forgotten: the session syncs again from
+//!   its position. A send whose ack arrived is a success even if the cache could not
+//!   record it (the next sync does).
 //! - Dropping the last `Tim` handle ends the session like `logout` (without telling the
 //!   server).
 
@@ -98,7 +108,7 @@ use crate::protocol::codes;
 use cache::Cache;
 use transport::Transport;
 
-/// Where to connect and where the per-user cache lives (`<data_dir>/<userID>/cache.db`).
+/// Where to connect and where the caches live (`<data_dir>/<userID>/<SDKAppID>/cache.db`).
 #[derive(Debug, Clone)]
 pub struct SdkConfig {
     pub server_url: String,
@@ -210,6 +220,8 @@ pub(crate) struct Inner {
     /// Counts applied pushes. A conversation fetched by request is only taken as the truth
     /// if no push was applied while the request was out (else the answer may be older).
     push_generation: Mutex<u64>,
+    /// How far *this process* has announced the user's stream (see [`Stream`]).
+    stream: Mutex<Stream>,
     session: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -272,6 +284,34 @@ impl Inner {
             self.events.emit(TimEvent::ConversationChanged(
                 changed.into_iter().map(|c| c.conversation).collect(),
             ));
+        }
+    }
+}
+
+/// This process's place in the user's ordered stream of stored messages.
+///
+/// The cache file is shared by every termim process of the user (a TUI, `termim listen`,
+/// scripted sends), and so is its sync cursor: it says what the *file* holds. What each
+/// process has *announced* to its listeners is its own: a message another process stored
+/// first is still new here. So each process keeps its own position, syncs from it, and
+/// announces every message past it exactly once, whoever wrote it to the file.
+#[derive(Debug, Default)]
+pub(crate) struct Stream {
+    /// Every stored message up to this position has been announced (or was in the cache
+    /// when this process opened it).
+    pub announced: u64,
+    /// My own messages acknowledged to this process beyond `announced` (msgID → position):
+    /// already announced as `MessageUpdated`, so a sync that brings them back is quiet.
+    pub acked: std::collections::HashMap<String, u64>,
+}
+
+impl Stream {
+    /// Move past `pos`; acked messages at or before it are no longer needed.
+    pub fn advance(&mut self, pos: u64) {
+        if pos > self.announced {
+            self.announced = pos;
+            let announced = self.announced;
+            self.acked.retain(|_, p| *p > announced);
         }
     }
 }
@@ -348,21 +388,63 @@ fn user_dir_name(user_id: &str) -> String {
     out
 }
 
+/// Where the cache of `user_id` on the server `sdk_app_id` lives:
+/// `<data_dir>/<userID>/<SDKAppID>/cache.db` — one per (server, user), like V2TIM's store
+/// per SDKAppID, so logging in to another server never shows this one's conversations.
+///
+/// A cache of an older termim (`<data_dir>/<userID>/cache.db`, one per user) is moved
+/// there the first time, unless it is marked as another server's.
+fn cache_path(data_dir: &std::path::Path, sdk_app_id: u64, user_id: &str) -> Result<PathBuf, TimError> {
+    let user_dir = data_dir.join(user_dir_name(user_id));
+    let dir = user_dir.join(sdk_app_id.to_string());
+    let path = dir.join("cache.db");
+    let legacy = user_dir.join("cache.db");
+    if !path.exists() && legacy.exists() {
+        match Cache::adopt_legacy(&legacy, &path, sdk_app_id) {
+            Ok(true) => tracing::info!(from = %legacy.display(), to = %path.display(), "moved the cache to its per-server place"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, from = %legacy.display(), "an older cache could not be moved; starting a new one"),
+        }
+    }
+    Ok(path)
+}
+
 impl Tim {
     /// Open the user's cache, connect, log in. Sync runs in the background afterwards;
-    /// `TimEvent::SyncFinished` says when the cache has caught up.
+    /// `TimEvent::SyncFinished` says when the cache has caught up. Fails when the server
+    /// cannot be reached (9508 / 9510 / 9520) or refuses the login.
     pub async fn login(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
+        Self::start(config, user_id, user_sig, false).await
+    }
+
+    /// Like [`Tim::login`], but a server that cannot be reached is no error: the cache is
+    /// open at once (everything this device has can be read, drafts written, messages
+    /// created) and the session keeps connecting in the background with the usual backoff
+    /// (state `Disconnected` → `Connecting` → `Connected`, then the sync). A refused login
+    /// still fails here when the server answered; refused later, the state turns
+    /// `LoggedOut`. What an app that must open offline (the TUI) calls.
+    pub async fn open(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
+        Self::start(config, user_id, user_sig, true).await
+    }
+
+    async fn start(
+        config: SdkConfig,
+        user_id: &str,
+        user_sig: &str,
+        offline_ok: bool,
+    ) -> Result<Tim, TimError> {
         if !crate::model::is_valid_user_id(user_id) {
             return Err(TimError::new(
                 codes::ERR_INVALID_IDENTIFIER,
                 "userID must be 1 to 32 printable ASCII characters",
             ));
         }
-        let path = config
-            .data_dir
-            .join(user_dir_name(user_id))
-            .join("cache.db");
+        let sdk_app_id = crate::usersig::sdk_app_id_of(user_sig)
+            .map_err(|e| TimError::new(e.code(), e.to_string()))?;
+        let path = cache_path(&config.data_dir, sdk_app_id, user_id)?;
         let cache = Cache::open(&path, user_id)?;
+        cache.mark_server(sdk_app_id)?;
+        let cursor = cache.cursor()?;
         let transport = Transport::new(&config.server_url);
         let (state, _) = watch::channel(ConnectionState::Connecting);
         let (shutdown, _) = watch::channel(false);
@@ -379,11 +461,25 @@ impl Tim {
             shutdown,
             in_flight: Mutex::new(HashSet::new()),
             push_generation: Mutex::new(0),
+            stream: Mutex::new(Stream {
+                announced: cursor,
+                acked: Default::default(),
+            }),
             session: Mutex::new(None),
         });
-        let link = session::establish(&inner).await?;
-        inner.set_state(ConnectionState::Connected);
-        let handle = tokio::spawn(session::run(Arc::clone(&inner), link));
+        let first = match session::establish(&inner).await {
+            Ok(link) => {
+                inner.set_state(ConnectionState::Connected);
+                Some(link)
+            }
+            Err(e) if offline_ok && e.is_network() => {
+                tracing::info!(error = %e, "server unreachable; opening offline");
+                inner.set_state(ConnectionState::Disconnected);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let handle = tokio::spawn(session::run(Arc::clone(&inner), first));
         *inner.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         Ok(Tim {
             _alive: Arc::new(AliveGuard {

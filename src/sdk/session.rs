@@ -17,7 +17,7 @@ use super::cache::ConvChange;
 use super::error::TimError;
 use super::transport::{Backoff, Link, REQUEST_TIMEOUT, Transport};
 use super::{ConnectionState, Inner, TimEvent};
-use crate::model::{ConversationResult, limits};
+use crate::model::{ConversationResult, MessageStatus, limits};
 use crate::protocol::{
     ConversationDeletedPush, ConversationListPush, GroupEventPush, LoginParams, LoginResult,
     NewMessagePush, Push, SyncParams, SyncResult, codes, op, push,
@@ -56,6 +56,10 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
             if inner.cache.cursor()? > result.cursor {
                 inner.cache.set_cursor(0)?;
             }
+            let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+            if stream.announced > result.cursor {
+                *stream = super::Stream::default();
+            }
             Ok(())
         });
     match answer {
@@ -68,10 +72,17 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
 }
 
 /// The session loop; returns after logout, a kick or a refused re-login.
-pub(crate) async fn run(inner: Arc<Inner>, first: Link) {
+pub(crate) async fn run(inner: Arc<Inner>, first: Option<Link>) {
     let mut shutdown = inner.shutdown.subscribe();
     let mut backoff = Backoff::default();
-    let mut next = Some(first);
+    if first.is_none() {
+        // Opened offline: the first attempt just failed; wait before the next.
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+    let mut next = first;
     loop {
         if *shutdown.borrow() || inner.logged_out.load(Ordering::SeqCst) {
             break;
@@ -145,6 +156,11 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
         tracing::debug!(error = %e, "conversation refresh failed");
         return false;
     }
+    // The settled total, always: whatever was shown while syncing, this is the truth.
+    match inner.cache.total_unread() {
+        Ok(total) => inner.events.emit(TimEvent::TotalUnreadChanged(total)),
+        Err(e) => tracing::warn!(error = %e, "total unread not read"),
+    }
     inner.synced.store(true, Ordering::SeqCst);
     inner.sync_done.notify_waiters();
     inner.events.emit(TimEvent::SyncFinished);
@@ -152,7 +168,21 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
     loop {
         match link.pushes.recv().await {
             Some(p) => {
-                apply_push(inner, p);
+                let name = p.push.clone();
+                if let Err(e) = apply_push(inner, p) {
+                    // Never forgotten: what the push carried comes again from the stream.
+                    tracing::warn!(push = %name, error = %e, "push not applied; syncing again");
+                    if let Err(e) = sync_messages(inner).await {
+                        tracing::warn!(error = %e, "sync after a failed push failed; reconnecting");
+                        return true;
+                    }
+                    if name != push::NEW_MESSAGE
+                        && let Err(e) = refresh_conversations(inner).await
+                    {
+                        tracing::warn!(error = %e, "conversation refresh failed; reconnecting");
+                        return true;
+                    }
+                }
                 if inner.logged_out.load(Ordering::SeqCst) {
                     return true;
                 }
@@ -193,10 +223,15 @@ fn spawn_heartbeat(transport: Arc<Transport>, link_id: u64) -> AbortOnDrop {
     }))
 }
 
-/// Pull everything after the stored cursor, page by page, into the cache.
+/// Pull everything after this process's stream position, page by page, into the cache,
+/// announcing each message (once: my own sends acked here were announced already).
 async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
     loop {
-        let cursor = inner.cache.cursor()?;
+        let cursor = inner
+            .stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .announced;
         let params = SyncParams {
             cursor,
             count: limits::PAGE_MAX as u32,
@@ -213,9 +248,15 @@ async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
         let stored = inner
             .cache
             .store_remote(page.message_list, Some(page.cursor))?;
-        for (msg, inserted) in stored {
-            if inserted {
-                inner.events.emit(TimEvent::NewMessage(msg));
+        let acked = {
+            let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let acked = std::mem::take(&mut stream.acked);
+            stream.advance(page.cursor);
+            acked
+        };
+        for s in stored {
+            if !acked.contains_key(&s.message.msg_id) {
+                announce(inner, s.message, s.reconciled);
             }
         }
         if page.is_finished || page.cursor <= cursor {
@@ -356,7 +397,7 @@ pub(crate) fn learn_new_conversations(inner: &Arc<Inner>, changes: &[ConvChange]
     }
 }
 
-fn apply_push(inner: &Arc<Inner>, p: Push) {
+fn apply_push(inner: &Arc<Inner>, p: Push) -> Result<(), TimError> {
     let mut generation = inner
         .push_generation
         .lock()
@@ -378,17 +419,39 @@ fn apply_push(inner: &Arc<Inner>, p: Push) {
             Ok(())
         }
     };
-    if let Err(e) = result {
-        tracing::warn!(push = %p.push, error = %e, "push not applied");
-    }
+    result
 }
 
 fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
-    let push: NewMessagePush = decode(push::NEW_MESSAGE, data)?;
-    let outcome = inner.cache.apply_incoming(push, true)?;
-    if outcome.inserted {
-        inner.events.emit(TimEvent::NewMessage(outcome.message));
+    let push: NewMessagePush = match decode(push::NEW_MESSAGE, data) {
+        Ok(p) => p,
+        Err(e) => {
+            // Not ours to heal by syncing (the same bytes would come again): skip it.
+            tracing::warn!(error = %e, "undecodable newMessage push ignored");
+            return Ok(());
+        }
+    };
+    let pos = push.cursor;
+    if let Some(pos) = pos {
+        let stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+        if pos <= stream.announced {
+            // Already announced here (a sync brought it, or it was in the cache at start).
+            return Ok(());
+        }
     }
+    let outcome = inner.cache.apply_incoming(push, true)?;
+    if !outcome.inserted {
+        tracing::trace!(msg_id = %outcome.message.msg_id, "already cached by another process");
+    }
+    if let Some(pos) = pos {
+        let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let acked = stream.acked.contains_key(&outcome.message.msg_id);
+        stream.advance(pos);
+        if acked {
+            return Ok(());
+        }
+    }
+    announce(inner, outcome.message, outcome.reconciled);
     if let Some(change) = outcome.conversation {
         learn_new_conversations(inner, std::slice::from_ref(&change));
         inner.emit_changes(vec![change]);
@@ -397,6 +460,25 @@ fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
         inner.events.emit(TimEvent::TotalUnreadChanged(total));
     }
     Ok(())
+}
+
+/// Announce a stored message new to this process. One of my own that this cache still had
+/// as unsent (`was`): a send in progress here announces its own result; a message this
+/// device showed as failed turns sent (`MessageUpdated`); one another process is sending
+/// is new here.
+fn announce(inner: &Inner, message: crate::model::Message, was: Option<MessageStatus>) {
+    let sending_here = || {
+        inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&message.id)
+    };
+    match was {
+        Some(_) if sending_here() => {}
+        Some(MessageStatus::SendFail) => inner.events.emit(TimEvent::MessageUpdated(message)),
+        _ => inner.events.emit(TimEvent::NewMessage(message)),
+    }
 }
 
 fn apply_conversation_changed(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {

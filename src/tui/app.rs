@@ -918,10 +918,6 @@ impl App {
             m.is_self = true;
         }
         let id = m.conversation_id(&self.me);
-        let already_counted = self
-            .conversation(&id)
-            .and_then(|c| c.last_message.as_ref())
-            .is_some_and(|lm| crate::tui::window::same_message(lm, &m));
         let counts = Self::counts_unread(self.conversation(&id), &m);
         if let Some(w) = self.windows.get_mut(&id)
             && w.load == LoadState::Ready
@@ -929,14 +925,11 @@ impl App {
             w.upsert(m.clone());
         }
         let mut effects = self.touch_conversation(&id, &m);
-        if counts && !already_counted {
-            if let Some(i) = self.conv_index(&id) {
-                self.conversations[i].unread_count += 1;
-                self.total_unread += 1;
-            }
-            if self.cleaning.contains(&id) && self.open.as_deref() == Some(id.as_str()) {
-                self.cleaning_dirty.insert(id.clone());
-            }
+        // Unread counts are the SDK's (its conversation events follow a live message at
+        // once; after a sync the server's list settles them): counting here as well
+        // counted every message a cold sync brought in (issue: phantom unread).
+        if counts && self.cleaning.contains(&id) && self.open.as_deref() == Some(id.as_str()) {
+            self.cleaning_dirty.insert(id.clone());
         }
         effects.extend(self.mark_read_if_open(&id));
         self.resort();

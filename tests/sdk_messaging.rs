@@ -686,7 +686,10 @@ async fn refusals_carry_v2tim_codes() {
         })
         .await
         .unwrap();
-    assert_eq!((again.msg_id.as_str(), again.seq), (first.msg_id.as_str(), first.seq));
+    assert_eq!(
+        (again.msg_id.as_str(), again.seq),
+        (first.msg_id.as_str(), first.seq)
+    );
     assert_eq!(again.status, termim::sdk::MessageStatus::SendSucc);
 
     // Bad credentials.

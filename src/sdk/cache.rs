@@ -326,11 +326,9 @@ impl Cache {
             Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let owner: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [SERVER_KEY],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE key = ?1", [SERVER_KEY], |r| {
+                r.get(0)
+            })
             .optional()
             .unwrap_or(None);
         if owner.is_some_and(|o| o != sdk_app_id.to_string()) {
@@ -583,7 +581,11 @@ impl Cache {
     /// and optionally move the sync cursor forward, in one transaction. Conversation state
     /// is not touched: the server's conversation list is authoritative for what sync
     /// brings. Returns each message as stored, with whether it was new to the cache.
-    pub fn store_remote(&self, messages: Vec<Message>, cursor: Option<u64>) -> Result<Vec<Upserted>> {
+    pub fn store_remote(
+        &self,
+        messages: Vec<Message>,
+        cursor: Option<u64>,
+    ) -> Result<Vec<Upserted>> {
         let mut conn = self.lock();
         let tx = write_tx(&mut conn)?;
         let mut out = Vec::with_capacity(messages.len());

@@ -394,16 +394,24 @@ fn user_dir_name(user_id: &str) -> String {
 ///
 /// A cache of an older termim (`<data_dir>/<userID>/cache.db`, one per user) is moved
 /// there the first time, unless it is marked as another server's.
-fn cache_path(data_dir: &std::path::Path, sdk_app_id: u64, user_id: &str) -> Result<PathBuf, TimError> {
+fn cache_path(
+    data_dir: &std::path::Path,
+    sdk_app_id: u64,
+    user_id: &str,
+) -> Result<PathBuf, TimError> {
     let user_dir = data_dir.join(user_dir_name(user_id));
     let dir = user_dir.join(sdk_app_id.to_string());
     let path = dir.join("cache.db");
     let legacy = user_dir.join("cache.db");
     if !path.exists() && legacy.exists() {
         match Cache::adopt_legacy(&legacy, &path, sdk_app_id) {
-            Ok(true) => tracing::info!(from = %legacy.display(), to = %path.display(), "moved the cache to its per-server place"),
+            Ok(true) => {
+                tracing::info!(from = %legacy.display(), to = %path.display(), "moved the cache to its per-server place")
+            }
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, from = %legacy.display(), "an older cache could not be moved; starting a new one"),
+            Err(e) => {
+                tracing::warn!(error = %e, from = %legacy.display(), "an older cache could not be moved; starting a new one")
+            }
         }
     }
     Ok(path)

@@ -529,7 +529,7 @@ impl Action {
             (Action::Send, C::CustomMessage) => "Send the custom message",
             (Action::Send, _) => "Send the message",
             (Action::Newline, _) => "Insert a line break",
-            (Action::Confirm, C::Picker) => "Arm the selection (none selected: to everyone)",
+            (Action::Confirm, C::Picker) => "Arm the selected members (none: to everyone)",
             (Action::Confirm, C::SendOptions) => "Use these options for this conversation",
             (Action::Confirm, _) => "Set the custom data on every listed conversation",
             (Action::Toggle, C::List) => "Mark or unmark the conversation (for custom data)",

@@ -197,6 +197,10 @@ pub enum Action {
     /// The terminal window gained (true) or lost (false) focus.
     #[serde(skip)]
     TerminalFocus(bool),
+    /// A composer editing command (readline keys); bound by its own name
+    /// (`kill_to_start = ["ctrl-u"]`), so it serialises as that name.
+    #[serde(untagged)]
+    Edit(EditOp),
 }
 
 impl Action {
@@ -296,15 +300,23 @@ impl Action {
             Action::Scroll { .. } => "scroll",
             Action::Click { .. } => "click",
             Action::TerminalFocus(_) => "terminal_focus",
+            Action::Edit(op) => op.name(),
         }
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::BINDABLE.into_iter().find(|a| a.name() == name)
+        Self::BINDABLE
+            .into_iter()
+            .find(|a| a.name() == name)
+            .or_else(|| EditOp::from_name(name).map(Action::Edit))
     }
 
-    /// Position in [`Action::BINDABLE`] (help order); internal actions sort last.
+    /// Position in [`Action::BINDABLE`] (help order), then the editing commands;
+    /// internal actions sort last.
     pub fn order(&self) -> usize {
+        if let Action::Edit(op) = self {
+            return Self::BINDABLE.len() + op.order();
+        }
         Self::BINDABLE
             .iter()
             .position(|a| a == self)
@@ -371,6 +383,7 @@ impl Action {
             Action::Copy => &[Messages, Details],
             Action::CopyId => &[Details],
             Action::Search => &[Global, List, Messages, Composer],
+            Action::Edit(_) => &[Composer],
             _ => &[],
         }
     }
@@ -438,6 +451,7 @@ impl Action {
             (Action::Copy, _) => "copy",
             (Action::CopyId, _) => "copy ID",
             (Action::Search, _) => "search",
+            (Action::Edit(op), _) => op.name(),
             _ => "",
         }
     }
@@ -455,30 +469,48 @@ impl Action {
             (Action::NextUnread, _) => "Open the next unread conversation",
             (Action::NextConversation, _) => "Open the next conversation in the list",
             (Action::PrevConversation, _) => "Open the previous conversation in the list",
-            (Action::SelectNext, C::Help | C::Details) => "Scroll down",
-            (Action::SelectPrev, C::Help | C::Details) => "Scroll up",
+            (Action::SelectNext, C::Help) => "Scroll the help down",
+            (Action::SelectPrev, C::Help) => "Scroll the help up",
+            (Action::SelectNext, C::Details) => "Scroll the details down",
+            (Action::SelectPrev, C::Details) => "Scroll the details up",
             (Action::SelectNext, C::Messages) => "Select the next (newer) message",
             (Action::SelectPrev, C::Messages) => "Select the previous (older) message",
-            (Action::SelectNext, C::Filter) => "Next match",
-            (Action::SelectPrev, C::Filter) => "Previous match",
+            (Action::SelectNext, C::Filter) => "Highlight the next match",
+            (Action::SelectPrev, C::Filter) => "Highlight the previous match",
             (Action::SelectNext, C::Picker) => "Next member",
             (Action::SelectPrev, C::Picker) => "Previous member",
             (Action::SelectNext, C::SendOptions) => "Next option",
             (Action::SelectPrev, C::SendOptions) => "Previous option",
+            (Action::SelectNext, C::Search) => "Select the next result",
+            (Action::SelectPrev, C::Search) => "Select the previous result",
             (Action::SelectNext, _) => "Select the next conversation",
             (Action::SelectPrev, _) => "Select the previous conversation",
             (Action::SelectFirst, C::Messages) => "Jump to the oldest loaded message",
             (Action::SelectLast, C::Messages) => "Jump to the latest message",
-            (Action::SelectFirst, _) => "Jump to the top",
-            (Action::SelectLast, _) => "Jump to the bottom",
-            (Action::PageUp, C::List | C::Filter | C::Picker) => "Move up one page",
-            (Action::PageDown, C::List | C::Filter | C::Picker) => "Move down one page",
-            (Action::PageUp, C::Help | C::Details) => "Scroll up one page",
-            (Action::PageDown, C::Help | C::Details) => "Scroll down one page",
-            (Action::PageUp, _) => "Scroll history up a page (loads older)",
-            (Action::PageDown, _) => "Scroll history down a page",
+            (Action::SelectFirst, C::Picker) => "Go to the first member",
+            (Action::SelectLast, C::Picker) => "Go to the last member",
+            (Action::SelectFirst, C::Help) => "Scroll to the top of the help",
+            (Action::SelectLast, C::Help) => "Scroll to the end of the help",
+            (Action::SelectFirst, C::Details) => "Scroll to the top of the details",
+            (Action::SelectLast, C::Details) => "Scroll to the end of the details",
+            (Action::SelectFirst, _) => "Select the first conversation",
+            (Action::SelectLast, _) => "Select the last conversation",
+            (Action::PageUp, C::Filter) => "Move up a page of matches",
+            (Action::PageDown, C::Filter) => "Move down a page of matches",
+            (Action::PageUp, C::Picker) => "Move up a page of members",
+            (Action::PageDown, C::Picker) => "Move down a page of members",
+            (Action::PageUp, C::Help) => "Scroll the help up a page",
+            (Action::PageDown, C::Help) => "Scroll the help down a page",
+            (Action::PageUp, C::Details) => "Scroll the details up a page",
+            (Action::PageDown, C::Details) => "Scroll the details down a page",
+            (Action::PageUp, C::Search) => "Page up through the results",
+            (Action::PageDown, C::Search) => "Page down through the results",
+            (Action::PageUp, C::Messages | C::Composer) => "Scroll history up a page (loads older)",
+            (Action::PageDown, C::Messages | C::Composer) => "Scroll history down a page",
+            (Action::PageUp, _) => "Move up a page of conversations",
+            (Action::PageDown, _) => "Move down a page of conversations",
             (Action::Open, C::Filter) => "Open the highlighted match",
-            (Action::Open, C::Search) => "Open the chat at the selected message",
+            (Action::Open, C::Search) => "Open the chat at the selected result",
             (Action::Open, _) => "Open the selected conversation",
             (Action::Back, C::Filter) => "Close the filter",
             (Action::Back, C::Help) => "Close the help",
@@ -497,7 +529,7 @@ impl Action {
             (Action::Send, C::CustomMessage) => "Send the custom message",
             (Action::Send, _) => "Send the message",
             (Action::Newline, _) => "Insert a line break",
-            (Action::Confirm, C::Picker) => "Arm the selection (none selected: to everyone)",
+            (Action::Confirm, C::Picker) => "Arm the selected members (none: to everyone)",
             (Action::Confirm, C::SendOptions) => "Use these options for this conversation",
             (Action::Confirm, _) => "Set the custom data on every listed conversation",
             (Action::Toggle, C::List) => "Mark or unmark the conversation (for custom data)",
@@ -524,6 +556,7 @@ impl Action {
             (Action::Copy, _) => "Copy the selected message's text to the clipboard",
             (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
             (Action::Search, _) => "Search messages (this chat or all chats)",
+            (Action::Edit(op), _) => op.description(),
             _ => "",
         }
     }
@@ -560,7 +593,85 @@ impl Action {
                 | Action::PrevField
                 | Action::NextValue
                 | Action::Suspend
+                | Action::Edit(_)
         )
+    }
+}
+
+/// The composer's editing commands: readline's keys, as data in the keymap's
+/// `[composer]` table (and so in the help overlay). Keys the keymap doesn't bind
+/// reach the text area only as plain typing, arrows, Backspace and Delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EditOp {
+    LineStart,
+    LineEnd,
+    WordBack,
+    WordForward,
+    KillToStart,
+    KillToEnd,
+    KillWordBack,
+    KillWordForward,
+    Yank,
+    Undo,
+    Redo,
+}
+
+impl EditOp {
+    /// Every editing command, in help order.
+    pub const ALL: [EditOp; 11] = [
+        EditOp::LineStart,
+        EditOp::LineEnd,
+        EditOp::WordBack,
+        EditOp::WordForward,
+        EditOp::KillToStart,
+        EditOp::KillToEnd,
+        EditOp::KillWordBack,
+        EditOp::KillWordForward,
+        EditOp::Yank,
+        EditOp::Undo,
+        EditOp::Redo,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EditOp::LineStart => "line_start",
+            EditOp::LineEnd => "line_end",
+            EditOp::WordBack => "word_back",
+            EditOp::WordForward => "word_forward",
+            EditOp::KillToStart => "kill_to_start",
+            EditOp::KillToEnd => "kill_to_end",
+            EditOp::KillWordBack => "kill_word_back",
+            EditOp::KillWordForward => "kill_word_forward",
+            EditOp::Yank => "yank",
+            EditOp::Undo => "undo",
+            EditOp::Redo => "redo",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EditOp> {
+        Self::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    fn order(self) -> usize {
+        Self::ALL.iter().position(|op| *op == self).unwrap_or(0)
+    }
+
+    /// One sentence for the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            EditOp::LineStart => "Move to the start of the line",
+            EditOp::LineEnd => "Move to the end of the line",
+            EditOp::WordBack => "Move back one word",
+            EditOp::WordForward => "Move forward one word",
+            EditOp::KillToStart => "Cut from the cursor to the start of the line",
+            EditOp::KillToEnd => "Cut from the cursor to the end of the line",
+            EditOp::KillWordBack => "Cut the word before the cursor",
+            EditOp::KillWordForward => "Cut the word after the cursor",
+            EditOp::Yank => "Paste the text cut last",
+            EditOp::Undo => "Undo the last edit",
+            EditOp::Redo => "Redo what was undone",
+        }
     }
 }
 
@@ -597,6 +708,63 @@ mod tests {
                 assert!(
                     d.chars().count() <= 52,
                     "{} in {}: {d:?}",
+                    a.name(),
+                    ctx.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn editing_commands_are_bindable_by_name_in_the_composer() {
+        for op in EditOp::ALL {
+            let a = Action::Edit(op);
+            assert_eq!(Action::from_name(op.name()), Some(a.clone()));
+            let json = serde_json::to_string(&a).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", op.name()));
+            assert_eq!(a.contexts(), &[Context::Composer]);
+            assert!(!a.description(Context::Composer).is_empty());
+            assert!(a.order() >= Action::BINDABLE.len());
+        }
+    }
+
+    /// A navigation key's help sentence names what it moves through *there*: the
+    /// same sentence in two contexts would describe one of them wrongly (the search
+    /// once said "Select the next conversation" for its results).
+    #[test]
+    fn navigation_help_names_what_each_context_moves_through() {
+        let nouns = |ctx: Context| -> &'static [&'static str] {
+            match ctx {
+                Context::List => &["conversation"],
+                Context::Messages => &["message", "history"],
+                Context::Composer => &["history"],
+                Context::Filter => &["match"],
+                Context::Picker => &["member"],
+                Context::SendOptions => &["option"],
+                Context::ConversationData => &["custom data"],
+                Context::Details => &["details"],
+                Context::Search => &["result", "chat"],
+                Context::Help => &["help"],
+                Context::Global | Context::CustomMessage => &[],
+            }
+        };
+        let navigation = [
+            Action::SelectNext,
+            Action::SelectPrev,
+            Action::SelectFirst,
+            Action::SelectLast,
+            Action::PageUp,
+            Action::PageDown,
+            Action::Open,
+            Action::Toggle,
+            Action::Confirm,
+        ];
+        for a in navigation {
+            for &ctx in a.contexts() {
+                let d = a.description(ctx).to_lowercase();
+                assert!(
+                    nouns(ctx).iter().any(|n| d.contains(n)),
+                    "{} in [{}] says {d:?}, which is about something else",
                     a.name(),
                     ctx.name()
                 );

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ratatui::style::Style;
-use ratatui_textarea::{TextArea, WrapMode};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
 use super::action::Context;
 use super::clock::Clock;
@@ -122,6 +122,43 @@ pub struct StatusLine {
     pub until: i64,
     /// A brief confirmation ("Copied 42 characters"): the next key clears it.
     pub fades_on_key: bool,
+    /// About this conversation's armed receivers ("The next message goes only to
+    /// 1 member"): shown only while they are armed, so it can't outlive the send
+    /// that used them.
+    pub while_armed: Option<String>,
+}
+
+/// What happened to me in a group, for the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupNoticeKind {
+    Dismissed,
+    Removed,
+    Added,
+    Joined,
+}
+
+/// A group notice, phrased once the group's name is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupNotice {
+    pub kind: GroupNoticeKind,
+    pub group_id: String,
+    /// Who did it (a user ID: the server sends no nicknames yet).
+    pub op_user: String,
+    /// When it happened (Unix seconds).
+    pub since: i64,
+}
+
+impl GroupNotice {
+    /// The sentence, naming the group `name`.
+    pub fn text(&self, name: &str) -> String {
+        let op = &self.op_user;
+        match self.kind {
+            GroupNoticeKind::Dismissed => format!("Group {name} was dismissed"),
+            GroupNoticeKind::Removed => format!("You were removed from {name} by {op}"),
+            GroupNoticeKind::Added => format!("{op} added you to {name}"),
+            GroupNoticeKind::Joined => format!("You joined {name}"),
+        }
+    }
 }
 
 /// Per-conversation composer state that survives switching conversations.
@@ -157,6 +194,11 @@ pub struct App {
     pub total_unread: u64,
     /// The selected conversation in the list (by id, so it survives re-sorting).
     pub list_selected: Option<String>,
+    /// The user moved the selection (or opened a conversation). Until then the
+    /// selection follows the top row: at start the list arrives in pieces (the
+    /// cache, then each conversation sync touches, oldest first), and the first
+    /// piece is not the top of the final list.
+    pub list_chosen: bool,
     /// First visible row of the list.
     pub list_offset: usize,
     pub filter: Option<FilterState>,
@@ -191,6 +233,9 @@ pub struct App {
     pub clipboard: super::clipboard::ClipboardSettings,
     pub should_quit: bool,
 
+    /// Notices about groups I was just added to, waiting for the group's
+    /// conversation (and so its name), which the SDK fetches after the event.
+    pub(crate) pending_group_notices: Vec<GroupNotice>,
     /// `CleanUnread` in flight per conversation, and whether more arrived meanwhile.
     pub(crate) cleaning: HashSet<String>,
     pub(crate) cleaning_dirty: HashSet<String>,
@@ -218,6 +263,7 @@ impl App {
             conversations_loaded: false,
             total_unread: 0,
             list_selected: None,
+            list_chosen: false,
             list_offset: 0,
             filter: None,
             open: None,
@@ -236,6 +282,7 @@ impl App {
             status: None,
             clipboard: super::clipboard::ClipboardSettings::default(),
             should_quit: false,
+            pending_group_notices: Vec::new(),
             cleaning: HashSet::new(),
             cleaning_dirty: HashSet::new(),
         };
@@ -309,6 +356,32 @@ impl App {
     /// The composer's text.
     pub fn composer_text(&self) -> String {
         self.composer.lines().join("\n")
+    }
+
+    /// What a send carries of the composer's `raw` text: without the blank lines
+    /// around it and the trailing whitespace.
+    pub fn text_to_send(raw: &str) -> &str {
+        raw.trim_matches(|c| c == '\n' || c == '\r').trim_end()
+    }
+
+    /// Bytes the next send counts against the 12 KB body limit, counted as the SDK
+    /// counts them ([`Message::body_len`]: the text as sent plus the armed
+    /// cloudCustomData), so the composer's counter and a refusal agree.
+    pub fn composer_body_len(&self) -> usize {
+        let raw = self.composer_text();
+        let message = Message {
+            elem_type: elem_type::TEXT,
+            text_elem: Some(crate::model::TextElem {
+                text: Self::text_to_send(&raw).to_string(),
+            }),
+            cloud_custom_data: self
+                .open
+                .as_deref()
+                .and_then(|id| self.compose.get(id))
+                .and_then(|cs| cs.options.cloud_custom_data.clone()),
+            ..Message::default()
+        };
+        message.body_len()
     }
 
     /// Rows of the conversation list: indices into `conversations`.
@@ -448,7 +521,24 @@ impl App {
             error: false,
             until: self.clock.now + STATUS_SECS,
             fades_on_key: false,
+            while_armed: None,
         });
+    }
+
+    /// A notice about the receivers armed in `conversation_id`; it goes as soon as
+    /// they are not armed any more (sent, disarmed).
+    pub fn notify_armed(&mut self, conversation_id: &str, text: impl Into<String>) {
+        self.notify(text);
+        if let Some(s) = &mut self.status {
+            s.while_armed = Some(conversation_id.to_string());
+        }
+    }
+
+    /// The receivers armed for the next message in `conversation_id`.
+    pub fn armed_targets(&self, conversation_id: &str) -> &[String] {
+        self.compose
+            .get(conversation_id)
+            .map_or(&[], |cs| cs.targets.as_slice())
     }
 
     pub fn notify_error(&mut self, text: impl Into<String>) {
@@ -457,6 +547,7 @@ impl App {
             error: true,
             until: self.clock.now + STATUS_SECS * 2,
             fades_on_key: false,
+            while_armed: None,
         });
     }
 
@@ -468,6 +559,7 @@ impl App {
             error,
             until: self.clock.now + super::clipboard::COPIED_SECS,
             fades_on_key: true,
+            while_armed: None,
         });
     }
 
@@ -479,7 +571,12 @@ impl App {
     }
 
     pub fn visible_status(&self) -> Option<&StatusLine> {
-        self.status.as_ref().filter(|s| s.until >= self.clock.now)
+        self.status.as_ref().filter(|s| {
+            s.until >= self.clock.now
+                && s.while_armed
+                    .as_deref()
+                    .is_none_or(|id| !self.armed_targets(id).is_empty())
+        })
     }
 
     // ----- composer --------------------------------------------------------------
@@ -521,6 +618,41 @@ impl App {
         }
         self.composer.set_placeholder_text(placeholder);
         self.composer.set_placeholder_style(self.theme.muted);
+    }
+
+    /// Keep the text area's own scroll position valid for the composer's current
+    /// size: it remembers its top row from the last draw, so after the composer
+    /// grows (a resize, fewer lines wrapping) it would keep the first lines hidden
+    /// over blank rows. All lines show when they fit, the cursor's line otherwise.
+    pub(crate) fn fit_composer(&mut self) {
+        let Some(area) = self.areas().composer.map(super::layout::inner) else {
+            return;
+        };
+        if area.width == 0 || area.height == 0 || self.composer.is_empty() {
+            return;
+        }
+        // Drawing at the new size re-wraps the text and brings the cursor into view.
+        let mut scratch = ratatui::buffer::Buffer::empty(area);
+        ratatui::widgets::Widget::render(&self.composer, area, &mut scratch);
+        let (top, _) = self.composer.scroll_offset();
+        if top == 0 {
+            return;
+        }
+        let cursor = self.composer.cursor();
+        self.composer.move_cursor(CursorMove::Bottom);
+        self.composer.move_cursor(CursorMove::End);
+        let last_row = self.composer.screen_cursor().row;
+        self.composer.move_cursor(CursorMove::Jump(
+            u16::try_from(cursor.0).unwrap_or(u16::MAX),
+            u16::try_from(cursor.1).unwrap_or(u16::MAX),
+        ));
+        let max_top = (last_row + 1).saturating_sub(usize::from(area.height));
+        let excess = usize::from(top).saturating_sub(max_top);
+        if excess > 0 {
+            // The cursor's row stays in view: it is at most the last row.
+            self.composer
+                .scroll((-i16::try_from(excess).unwrap_or(i16::MAX), 0));
+        }
     }
 
     pub(crate) fn set_composer_text(&mut self, text: &str) {
@@ -644,13 +776,33 @@ impl App {
             effects.extend(self.mark_read_if_open(&id));
         }
         self.resort();
-        if self.list_selected.is_none() {
+        if self.list_selected.is_none() || !self.list_chosen {
             self.list_selected = self
                 .conversations
                 .first()
                 .map(|c| c.conversation_id.clone());
         }
+        self.announce_group_notices(false);
         effects
+    }
+
+    /// Say the group notices whose group is now known, by its name; with `stale`,
+    /// also those that waited [`STATUS_SECS`] for it in vain (by the group's ID).
+    pub(crate) fn announce_group_notices(&mut self, stale: bool) {
+        let now = self.clock.now;
+        let pending = std::mem::take(&mut self.pending_group_notices);
+        for n in pending {
+            let conv_id = ConversationId::group(&n.group_id).0;
+            let name = match self.conversation(&conv_id) {
+                Some(c) => self.display_name(c).to_string(),
+                None if stale && now - n.since >= STATUS_SECS => n.group_id.clone(),
+                None => {
+                    self.pending_group_notices.push(n);
+                    continue;
+                }
+            };
+            self.notify(n.text(&name));
+        }
     }
 
     fn recount_total(&mut self) {
@@ -785,6 +937,7 @@ impl App {
         let unread = self.conversation(id).map_or(0, |c| c.unread_count);
         self.open = Some(id.to_string());
         self.list_selected = Some(id.to_string());
+        self.list_chosen = true;
         let draft = match self.compose.get(id) {
             Some(cs) => cs.draft.clone(),
             None => self
@@ -884,25 +1037,25 @@ impl App {
                 Vec::new()
             }
             SdkEvent::GroupEvent(ev) => {
-                let name = self
-                    .conversation(&ConversationId::group(&ev.group_id).0)
-                    .map(|c| self.display_name(c).to_string())
-                    .unwrap_or_else(|| ev.group_id.clone());
                 let me_affected = ev.member_list.contains(&self.me);
-                let text = match ev.event.as_str() {
-                    "dismissed" => Some(format!("Group {name} was dismissed")),
-                    "kicked" if me_affected => {
-                        Some(format!("You were removed from {name} by {}", ev.op_user))
-                    }
-                    "invited" if me_affected => Some(format!("{} added you to {name}", ev.op_user)),
-                    "joined" if me_affected || ev.op_user == self.me => {
-                        Some(format!("You joined {name}"))
-                    }
-                    _ => None,
+                let kind = match ev.event.as_str() {
+                    "dismissed" => GroupNoticeKind::Dismissed,
+                    "kicked" if me_affected => GroupNoticeKind::Removed,
+                    "invited" if me_affected => GroupNoticeKind::Added,
+                    "joined" if me_affected || ev.op_user == self.me => GroupNoticeKind::Joined,
+                    _ => return Vec::new(),
                 };
-                if let Some(t) = text {
-                    self.notify(t);
-                }
+                let notice = GroupNotice {
+                    kind,
+                    group_id: ev.group_id.clone(),
+                    op_user: ev.op_user.clone(),
+                    since: self.clock.now,
+                };
+                // A group I was just added to has no conversation here yet: its name
+                // comes with it, so the notice waits for it (never the bare ID when a
+                // name is coming).
+                self.pending_group_notices.push(notice);
+                self.announce_group_notices(false);
                 Vec::new()
             }
             SdkEvent::KickedOffline => {

@@ -93,6 +93,7 @@ fn active(app: &App) -> Context {
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let effects = dispatch(app, action);
     app.style_composer();
+    app.fit_composer();
     effects
 }
 
@@ -366,6 +367,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             let Some(i) = app.conv_index(&id) else {
                 return Vec::new();
             };
+            app.list_chosen = true;
             let pinned = !app.conversations[i].is_pinned;
             app.conversations[i].is_pinned = pinned;
             app.resort();
@@ -449,6 +451,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             app.clock.now = now;
+            app.announce_group_notices(true);
             Vec::new()
         }
         Action::Resize(w, h) => {
@@ -458,6 +461,12 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Paste(text) => paste(app, &text),
         Action::Input(key) => {
             input(app, key);
+            Vec::new()
+        }
+        Action::Edit(op) => {
+            if ctx == Context::Composer && app.open.is_some() {
+                edit(app, op);
+            }
             Vec::new()
         }
         Action::Scroll { column, row, up } => wheel(app, column, row, up),
@@ -541,6 +550,7 @@ fn move_list(app: &mut App, delta: isize) {
     if let Some(f) = &mut app.filter {
         f.selected = next;
     } else {
+        app.list_chosen = true;
         app.list_selected = app
             .conversations
             .get(next)
@@ -684,14 +694,15 @@ fn send(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let raw = app.composer_text();
-    let text = raw.trim_matches(|c| c == '\n' || c == '\r').trim_end();
+    let text = App::text_to_send(&raw);
     if text.trim().is_empty() {
         return Vec::new();
     }
-    if text.len() > MESSAGE_BODY_MAX {
+    let body = app.composer_body_len();
+    if body > MESSAGE_BODY_MAX {
         app.notify_error(format!(
-            "Not sent: the message is {} bytes; the limit is {MESSAGE_BODY_MAX} (8001). Nothing was lost.",
-            text.len()
+            "Not sent: the message is {body} bytes; the limit is {MESSAGE_BODY_MAX} ({}). Nothing was lost.",
+            crate::protocol::codes::ERR_SDK_MSG_BODY_SIZE_LIMIT
         ));
         return Vec::new();
     }
@@ -701,6 +712,18 @@ fn send(app: &mut App) -> Vec<Effect> {
     let cs = app.compose.entry(id.clone()).or_default();
     let targets = std::mem::take(&mut cs.targets);
     let options = cs.options.clone();
+    if !targets.is_empty() {
+        // Targeting is for one message: say so, replacing "goes only to …" (until
+        // the next key: by then the next message is being written).
+        let n = targets.len();
+        app.notify_brief(
+            format!(
+                "Sending to {n} member{} only; the next message goes to the whole group",
+                if n == 1 { "" } else { "s" }
+            ),
+            false,
+        );
+    }
     if let Some(w) = app.windows.get_mut(&id) {
         w.view.follow();
         w.view.selected = None;
@@ -780,8 +803,90 @@ fn input(app: &mut App, key: KeyEvent) {
         app.refilter();
         return;
     }
-    if app.focus == Focus::Composer && app.open.is_some() {
+    if app.focus == Focus::Composer && app.open.is_some() && reaches_text_area(&key) {
         app.composer.input(key);
+    }
+}
+
+/// Keys the keymap leaves alone that the text area may still have: typing, the
+/// arrows, Home/End, Backspace/Delete (and their Ctrl-H / Ctrl-D spellings). Its own
+/// other shortcuts (Ctrl-U undo, Ctrl-R redo, Ctrl-V paging, …) would shadow what a
+/// readline user expects, so the editing commands are the keymap's
+/// ([`EditOp`](super::action::EditOp)) and nothing else reaches it.
+fn reaches_text_area(key: &KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char(c) if ctrl => !alt && matches!(c, 'h' | 'd' | 'b' | 'n' | 'p'),
+        KeyCode::Char(_) => !alt,
+        KeyCode::Backspace | KeyCode::Delete => !ctrl,
+        KeyCode::Left
+        | KeyCode::Right
+        | KeyCode::Up
+        | KeyCode::Down
+        | KeyCode::Home
+        | KeyCode::End
+        | KeyCode::Tab
+        | KeyCode::Enter => true,
+        _ => false,
+    }
+}
+
+/// Readline's forward-word: to the end of the next word (the text area's own
+/// word move stops at the start of the one after).
+fn word_forward(ta: &mut ratatui_textarea::TextArea<'static>) {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let (mut row, col) = (ta.cursor().0, ta.cursor().1);
+    let mut chars: Vec<char> = ta.lines()[row].chars().collect();
+    let mut i = col;
+    if i >= chars.len() && row + 1 < ta.lines().len() {
+        row += 1;
+        chars = ta.lines()[row].chars().collect();
+        i = 0;
+    }
+    while i < chars.len() && !is_word(chars[i]) {
+        i += 1;
+    }
+    while i < chars.len() && is_word(chars[i]) {
+        i += 1;
+    }
+    ta.move_cursor(ratatui_textarea::CursorMove::Jump(
+        u16::try_from(row).unwrap_or(u16::MAX),
+        u16::try_from(i).unwrap_or(u16::MAX),
+    ));
+}
+
+/// One readline editing command in the composer.
+fn edit(app: &mut App, op: super::action::EditOp) {
+    use super::action::EditOp as E;
+    use ratatui_textarea::CursorMove;
+    let ta = &mut app.composer;
+    match op {
+        E::LineStart => ta.move_cursor(CursorMove::Head),
+        E::LineEnd => ta.move_cursor(CursorMove::End),
+        E::WordBack => ta.move_cursor(CursorMove::WordBack),
+        E::WordForward => word_forward(ta),
+        E::KillToStart => {
+            ta.delete_line_by_head();
+        }
+        E::KillToEnd => {
+            ta.delete_line_by_end();
+        }
+        E::KillWordBack => {
+            ta.delete_word();
+        }
+        E::KillWordForward => {
+            ta.delete_next_word();
+        }
+        E::Yank => {
+            ta.paste();
+        }
+        E::Undo => {
+            ta.undo();
+        }
+        E::Redo => {
+            ta.redo();
+        }
     }
 }
 

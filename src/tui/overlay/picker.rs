@@ -404,10 +404,13 @@ fn arm(app: &mut App, p: &MemberPicker) {
         }
     } else {
         let n = p.selected.len();
-        app.notify(format!(
-            "The next message goes only to {n} member{}",
-            if n == 1 { "" } else { "s" }
-        ));
+        app.notify_armed(
+            &p.conversation_id,
+            format!(
+                "The next message goes only to {n} member{}",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
     }
     if app.open.as_deref() == Some(p.conversation_id.as_str()) {
         app.focus = Focus::Composer;

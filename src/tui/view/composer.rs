@@ -45,13 +45,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             theme.accent,
         )));
     }
-    let bytes: usize = app
-        .composer
-        .lines()
-        .iter()
-        .map(|l| l.len() + 1)
-        .sum::<usize>()
-        .saturating_sub(1);
+    let bytes = app.composer_body_len();
     if bytes >= SHOW_BYTES_FROM {
         let style = if bytes > MESSAGE_BODY_MAX {
             theme.error

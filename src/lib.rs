@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod model;
+pub mod private_fs;
 pub mod protocol;
 pub mod safe_text;
 pub mod sdk;

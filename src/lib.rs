@@ -7,6 +7,7 @@ pub mod cli;
 pub mod model;
 pub mod private_fs;
 pub mod protocol;
+pub mod safe_text;
 pub mod sdk;
 pub mod server;
 pub mod tui;

@@ -69,11 +69,14 @@ impl AppKey {
     /// Read the key kept in `data_dir`, or generate one and keep it there (mode 0600).
     pub fn load_or_create(data_dir: &Path) -> io::Result<Self> {
         match Self::load(data_dir) {
-            Ok(key) => return Ok(key),
+            Ok(key) => {
+                crate::private_fs::tighten(&Self::path(data_dir))?;
+                return Ok(key);
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir_all(data_dir)?;
         let key = Self::generate();
         let path = Self::path(data_dir);
         let mut options = std::fs::OpenOptions::new();

@@ -1,4 +1,7 @@
 //! The scripting commands: each logs in, does one thing through the SDK, prints, exits.
+//!
+//! Everything printed goes through `super::output`: no write panics, and every string
+//! that came from someone else is shown through `safe` in text output.
 
 use std::io::Read as _;
 
@@ -8,8 +11,10 @@ use serde::Serialize;
 use super::args::{
     ConversationDataArgs, GroupCommand, HistoryArgs, JsonArg, PriorityArg, SendArgs,
 };
+use super::output::{self, safe};
 use crate::model::{
-    Conversation, GroupMemberSpec, Message, OfflinePushInfo, Priority, role, sort_conversations,
+    Conversation, GroupMemberSpec, Message, MessageStatus, OfflinePushInfo, Priority, role,
+    sort_conversations,
 };
 use crate::sdk::{HistoryGetType, HistoryOptions, SendParams, Tim, TimError, TimEvent};
 
@@ -19,8 +24,7 @@ fn sdk(e: TimError) -> anyhow::Error {
 }
 
 fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    output::json_pretty(value)
 }
 
 fn priority(p: PriorityArg) -> Priority {
@@ -88,28 +92,43 @@ pub async fn send(tim: &Tim, args: SendArgs) -> anyhow::Result<()> {
     if args.json {
         print_json(&message)
     } else {
-        println!("sent {} (seq {})", message.msg_id, message.seq);
-        Ok(())
+        output::line(&format!(
+            "sent {} (seq {})",
+            safe(&message.msg_id),
+            message.seq
+        ))
     }
 }
 
+/// One message on one line, every part of it safe to print. An own message that is not
+/// (yet) sent ends with the TUI's marks: `✗ not sent`, `⋯ sending`.
 fn describe_message(m: &Message) -> String {
     let time = crate::cli::format_time(m.timestamp);
-    let mut line = format!("[{time}] {}: {}", m.sender, body(m));
+    let mut line = format!("[{time}] {}: {}", safe(&m.sender), body(m));
     if !m.target_group_member_list.is_empty() {
-        line.push_str(&format!("  (to {})", m.target_group_member_list.join(", ")));
+        line.push_str(&format!(
+            "  (to {})",
+            safe(&m.target_group_member_list.join(", "))
+        ));
+    }
+    match m.status {
+        MessageStatus::SendFail => line.push_str("  ✗ not sent"),
+        MessageStatus::Sending => line.push_str("  ⋯ sending"),
+        _ => {}
     }
     line
 }
 
 fn body(m: &Message) -> String {
     match (&m.text_elem, &m.custom_elem) {
-        (Some(t), _) => t.text.clone(),
-        (_, Some(c)) => format!(
+        (Some(t), _) => safe(&t.text).into_owned(),
+        // `{:?}` escapes control characters itself; `safe` still takes the bidi ones.
+        (_, Some(c)) => safe(&format!(
             "[custom] data={:?} desc={:?} ext={:?}",
             c.data, c.desc, c.extension
-        ),
-        _ => m.preview(),
+        ))
+        .into_owned(),
+        _ => safe(&m.preview()).into_owned(),
     }
 }
 
@@ -131,7 +150,7 @@ pub async fn history(tim: &Tim, args: HistoryArgs) -> anyhow::Result<()> {
         return print_json(&list);
     }
     for m in &list {
-        println!("{}", describe_message(m));
+        output::line(&describe_message(m))?;
     }
     Ok(())
 }
@@ -169,10 +188,12 @@ pub async fn conversations(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
             .as_ref()
             .map(|m| m.preview())
             .unwrap_or_default();
-        println!(
-            "{pin}{}  {}{unread}  {last}",
-            c.conversation_id, c.show_name
-        );
+        output::line(&format!(
+            "{pin}{}  {}{unread}  {}",
+            safe(&c.conversation_id),
+            safe(&c.show_name),
+            safe(&last)
+        ))?;
     }
     Ok(())
 }
@@ -188,12 +209,14 @@ pub async fn conversation_data(tim: &Tim, args: ConversationDataArgs) -> anyhow:
     } else {
         for r in &results {
             if r.result_code == 0 {
-                println!("{}: ok", r.conversation_id);
+                output::line(&format!("{}: ok", safe(&r.conversation_id)))?;
             } else {
-                println!(
+                output::line(&format!(
                     "{}: {}: {}",
-                    r.conversation_id, r.result_code, r.result_info
-                );
+                    safe(&r.conversation_id),
+                    r.result_code,
+                    safe(&r.result_info)
+                ))?;
             }
         }
     }
@@ -227,19 +250,19 @@ pub async fn group(tim: &Tim, cmd: GroupCommand) -> anyhow::Result<()> {
                 .create_group(&group_type, &name, id.as_deref(), &specs)
                 .await
                 .map_err(sdk)?;
-            println!("{id}");
+            output::line(&safe(&id))?;
         }
         GroupCommand::Join { group_id } => {
             tim.join_group(&group_id, "").await.map_err(sdk)?;
-            println!("joined {group_id}");
+            output::line(&format!("joined {}", safe(&group_id)))?;
         }
         GroupCommand::Quit { group_id } => {
             tim.quit_group(&group_id).await.map_err(sdk)?;
-            println!("left {group_id}");
+            output::line(&format!("left {}", safe(&group_id)))?;
         }
         GroupCommand::Dismiss { group_id } => {
             tim.dismiss_group(&group_id).await.map_err(sdk)?;
-            println!("dismissed {group_id}");
+            output::line(&format!("dismissed {}", safe(&group_id)))?;
         }
         GroupCommand::Members { group_id, json } => {
             let mut all = Vec::new();
@@ -264,7 +287,7 @@ pub async fn group(tim: &Tim, cmd: GroupCommand) -> anyhow::Result<()> {
                     role::ADMIN => "admin",
                     _ => "member",
                 };
-                println!("{}\t{role}", m.user_id);
+                output::line(&format!("{}\t{role}", safe(&m.user_id)))?;
             }
         }
         GroupCommand::Invite { group_id, users } => {
@@ -280,14 +303,14 @@ pub async fn group(tim: &Tim, cmd: GroupCommand) -> anyhow::Result<()> {
                     4 => "group is full",
                     _ => "failed",
                 };
-                println!("{}: {what}", r.member_id);
+                output::line(&format!("{}: {what}", safe(&r.member_id)))?;
             }
         }
         GroupCommand::Kick { group_id, users } => {
             tim.kick_group_member(&group_id, &users, "")
                 .await
                 .map_err(sdk)?;
-            println!("removed {}", users.join(", "));
+            output::line(&format!("removed {}", safe(&users.join(", "))))?;
         }
         GroupCommand::List { json } => {
             let groups = tim.get_joined_group_list().await.map_err(sdk)?;
@@ -295,10 +318,13 @@ pub async fn group(tim: &Tim, cmd: GroupCommand) -> anyhow::Result<()> {
                 return print_json(&groups);
             }
             for g in &groups {
-                println!(
+                output::line(&format!(
                     "{}\t{}\t{}\t{} members",
-                    g.group_id, g.group_type, g.group_name, g.member_count
-                );
+                    safe(&g.group_id),
+                    safe(&g.group_type),
+                    safe(&g.group_name),
+                    g.member_count
+                ))?;
             }
         }
     }
@@ -320,11 +346,10 @@ fn emit<T: Serialize>(
     text: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(&EventLine { event, data })?);
+        output::json_line(&EventLine { event, data })
     } else {
-        println!("{}", text());
+        output::line(&text())
     }
-    Ok(())
 }
 
 /// `termim listen`: print events until Ctrl-C or the connection is lost for good.
@@ -341,11 +366,11 @@ pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
             TimEvent::NewMessage(m) => {
                 let conv = m.conversation_id(&tim.login_user());
                 emit(json, "onRecvNewMessage", &m, || {
-                    format!("{conv} {}", describe_message(&m))
+                    format!("{} {}", safe(&conv), describe_message(&m))
                 })?
             }
             TimEvent::MessageUpdated(m) => emit(json, "onMessageUpdated", &m, || {
-                format!("message {} status {:?}", m.msg_id, m.status)
+                format!("message {} status {:?}", safe(&m.msg_id), m.status)
             })?,
             TimEvent::NewConversation(list) => emit(json, "onNewConversation", &list, || {
                 format!("new conversation {}", ids(&list))
@@ -357,7 +382,7 @@ pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
             }
             TimEvent::ConversationDeleted(list) => {
                 emit(json, "onConversationDeleted", &list, || {
-                    format!("conversation deleted {}", list.join(", "))
+                    format!("conversation deleted {}", safe(&list.join(", ")))
                 })?
             }
             TimEvent::TotalUnreadChanged(n) => {
@@ -377,10 +402,10 @@ pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
             TimEvent::GroupEvent(g) => emit(json, "onGroupEvent", &g, || {
                 format!(
                     "group {} {} by {} ({})",
-                    g.group_id,
-                    g.event,
-                    g.op_user,
-                    g.member_list.join(", ")
+                    safe(&g.group_id),
+                    safe(&g.event),
+                    safe(&g.op_user),
+                    safe(&g.member_list.join(", "))
                 )
             })?,
             TimEvent::KickedOffline => {
@@ -392,8 +417,10 @@ pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
 }
 
 fn ids(list: &[Conversation]) -> String {
-    list.iter()
+    let joined = list
+        .iter()
         .map(|c| c.conversation_id.as_str())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    safe(&joined).into_owned()
 }

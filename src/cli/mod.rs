@@ -4,6 +4,7 @@ pub mod args;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod output;
 pub mod session;
 
 use std::process::ExitCode;
@@ -45,14 +46,17 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("termim: cannot start the runtime: {e}");
+            output::warn(&format!("termim: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output has what it wanted (`| head -1`): not an error.
+        Err(e) if output::is_stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("termim: {e:#}");
+            // Errors may quote the server or other users: `warn` neutralises them.
+            output::warn(&format!("termim: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -67,15 +71,15 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 /// Logs go to a file (never the screen, which the TUI owns). `TERMIM_LOG` sets the filter.
 /// Logging is best effort: a data directory that cannot be written does not stop termim.
+/// Logs name users and conversations: the directory is 0700 and the file 0600.
 fn init_logging(dir: &std::path::Path, name: &str) {
-    if std::fs::create_dir_all(dir).is_err() {
+    if crate::private_fs::create_dir_all(dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(name))
-    else {
+    let Ok(file) = crate::private_fs::open(
+        &dir.join(name),
+        std::fs::OpenOptions::new().create(true).append(true),
+    ) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TERMIM_LOG")
@@ -85,6 +89,16 @@ fn init_logging(dir: &std::path::Path, name: &str) {
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
+}
+
+/// The client's part of the data directory is private (0700) whatever created it: the
+/// SDK's caches live under it. Best effort, like logging: the SDK reports what matters.
+fn private_data_dirs(layout: &config::DataLayout) {
+    for dir in [&layout.root, &layout.client_dir()] {
+        if let Err(e) = crate::private_fs::create_dir_all(dir) {
+            tracing::warn!(dir = %dir.display(), "cannot make the data directory private: {e}");
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -146,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let endpoint = Endpoint::resolve(&conn, &cfg)?;
             init_logging(&endpoint.layout.log_dir(), "termim.log");
+            private_data_dirs(&endpoint.layout);
             launch_tui(&endpoint, &cfg, demo).await
         }
     }
@@ -219,6 +234,7 @@ where
 {
     let endpoint = Endpoint::resolve(conn, cfg)?;
     init_logging(&endpoint.layout.log_dir(), "termim-cli.log");
+    private_data_dirs(&endpoint.layout);
     let session = session::connect(&endpoint).await?;
     if session.fresh_server && demo {
         demo::seed(&session)
@@ -232,8 +248,8 @@ where
         .await
     {
         tracing::warn!("sync did not finish within 30 s; the answer may be incomplete");
-        eprintln!(
-            "termim: warning: could not finish syncing with the server; output may be incomplete"
+        output::warn(
+            "termim: warning: could not finish syncing with the server; output may be incomplete",
         );
     }
     let result = f(&session.tim).await;
@@ -262,9 +278,5 @@ fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Re
             })?
         }
     };
-    println!(
-        "{}",
-        crate::usersig::gen_sig(&key, &endpoint.user, args.expire)
-    );
-    Ok(())
+    output::line(&crate::usersig::gen_sig(&key, &endpoint.user, args.expire))
 }

@@ -293,10 +293,7 @@ impl Cache {
     /// every write is an IMMEDIATE transaction, so writers queue on SQLite's lock (up to
     /// the busy timeout) instead of failing with "database is locked".
     pub fn open(path: &Path, me: &str) -> Result<Cache> {
-        if let Some(dir) = path.parent() {
-            crate::private_fs::create_private_dir_all(dir).map_err(TimError::database)?;
-        }
-        crate::private_fs::touch_private_file(path).map_err(TimError::database)?;
+        crate::private_fs::prepare_sqlite(path).map_err(TimError::database)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -347,7 +344,7 @@ impl Cache {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         drop(conn);
         if let Some(dir) = to.parent() {
-            crate::private_fs::create_private_dir_all(dir).map_err(TimError::database)?;
+            crate::private_fs::create_dir_all(dir).map_err(TimError::database)?;
         }
         std::fs::rename(from, to).map_err(TimError::database)?;
         for suffix in ["-wal", "-shm"] {

@@ -400,6 +400,8 @@ fn cache_path(
     user_id: &str,
 ) -> Result<PathBuf, TimError> {
     let user_dir = data_dir.join(user_dir_name(user_id));
+    // 0700, also when an older termim left it readable to others.
+    crate::private_fs::create_dir_all(&user_dir).map_err(TimError::database)?;
     let dir = user_dir.join(sdk_app_id.to_string());
     let path = dir.join("cache.db");
     let legacy = user_dir.join("cache.db");

@@ -11,9 +11,6 @@ use std::ops::Range;
 use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// Columns a tab expands to in message text.
-const TAB_WIDTH: usize = 4;
-
 /// Display width of one grapheme cluster (0 for control characters, which the
 /// buffer drops).
 pub fn grapheme_width(g: &str) -> usize {
@@ -32,43 +29,16 @@ pub fn width(s: &str) -> usize {
     s.graphemes(true).map(grapheme_width).sum()
 }
 
-fn needs_sanitizing(c: char, keep_newlines: bool) -> bool {
-    c.is_control() && !(keep_newlines && c == '\n')
-}
-
-fn sanitize_impl(s: &str, keep_newlines: bool) -> Cow<'_, str> {
-    if !s.chars().any(|c| needs_sanitizing(c, keep_newlines)) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' if keep_newlines => out.push('\n'),
-            '\n' => out.push(' '),
-            '\r' => {}
-            '\t' => out.extend(std::iter::repeat_n(' ', TAB_WIDTH)),
-            // C0 controls become their visible "control picture" (ESC → ␛), so hostile
-            // text can neither drive the terminal nor hide itself.
-            c if (c as u32) < 0x20 => {
-                out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'))
-            }
-            '\u{7f}' => out.push('\u{2421}'),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Text safe to lay out across several lines: keeps `\n`, expands tabs, makes other
-/// control characters visible.
+/// control characters visible (the mapping of `crate::safe_text`, which the scripting
+/// commands share).
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    sanitize_impl(s, true)
+    crate::safe_text::neutralize(s, true)
 }
 
 /// Text safe for one line (names, previews): newlines become spaces.
 pub fn sanitize_line(s: &str) -> Cow<'_, str> {
-    sanitize_impl(s, false)
+    crate::safe_text::neutralize(s, false)
 }
 
 fn is_space(g: &str) -> bool {

@@ -171,8 +171,10 @@ impl SqliteStore {
         sink: Arc<dyn CommitSink>,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir)?;
+        // The database and its -wal/-shm are the server's alone (0600 in a 0700 directory).
+        crate::private_fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        crate::private_fs::prepare_sqlite(&path)?;
         let restart_wal = Arc::new(AtomicBool::new(false));
         let restart_frames = options.wal_restart_frames.unwrap_or(WAL_RESTART_FRAMES);
         let writer = Writer::open(&path, sink, options, restart_wal.clone())?;

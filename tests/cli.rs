@@ -515,6 +515,13 @@ fn is_embedded_server(pid: i32) -> bool {
 /// No test leaves a background server behind.
 impl Drop for Embedded {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.data_dir().join("logs").join("embedded-server.log");
+            eprintln!(
+                "embedded server log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
         let Some(pid) = self.server_pid().filter(|p| is_embedded_server(*p)) else {
             return;
         };

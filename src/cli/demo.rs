@@ -70,6 +70,13 @@ pub async fn seed(url: &str, layout: &DataLayout, me: Option<&str>) -> anyhow::R
     let carol = login_as(&target, "carol").await?;
     let xiaoming = login_as(&target, "xiaoming").await?;
     let echo = login_as(&target, ECHO_BOT).await?;
+    // The user who started the embedded server gets an account now (as a first login
+    // would), so the Work group can have them as a member.
+    let mine = if DEMO_USERS.contains(&me.as_str()) || me == ECHO_BOT {
+        None
+    } else {
+        Some(login_as(&target, &me).await?)
+    };
 
     let mut team: Vec<GroupMemberSpec> = ["bob", "carol", "xiaoming"]
         .iter()
@@ -129,12 +136,9 @@ pub async fn seed(url: &str, layout: &DataLayout, me: Option<&str>) -> anyhow::R
         .await
         .is_ok()
     {
-        if !DEMO_USERS.contains(&me.as_str()) {
-            // The user joins the Public group themselves, as anyone can.
-            if let Ok(tim) = login_as(&target, &me).await {
-                let _ = tim.join_group(PUBLIC_GROUP, "").await;
-                let _ = tim.logout().await;
-            }
+        // The user joins the Public group themselves, as anyone can.
+        if let Some(tim) = &mine {
+            let _ = tim.join_group(PUBLIC_GROUP, "").await;
         }
         say(
             &bob,
@@ -169,7 +173,7 @@ pub async fn seed(url: &str, layout: &DataLayout, me: Option<&str>) -> anyhow::R
         )
         .await?;
     }
-    for tim in [alice, bob, carol, xiaoming, echo] {
+    for tim in [alice, bob, carol, xiaoming, echo].into_iter().chain(mine) {
         let _ = tim.logout().await;
     }
     Ok(())

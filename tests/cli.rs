@@ -732,8 +732,16 @@ fn the_embedded_server_and_its_echo_bot_outlive_the_termim_that_started_it() {
     });
     assert_eq!(got["data"]["textElem"]["text"], "echo: ping 🏓");
     let server = server.expect("embedded.json names the server");
-    assert_ne!(server, first.0.id() as i32, "the server is not the first termim");
-    assert_eq!(embedded.server_pid(), Some(server), "the same server all along");
+    assert_ne!(
+        server,
+        first.0.id() as i32,
+        "the server is not the first termim"
+    );
+    assert_eq!(
+        embedded.server_pid(),
+        Some(server),
+        "the same server all along"
+    );
 }
 
 /// Two users (two HOMEs, two data directories, no `listen` configured) each get an
@@ -771,8 +779,14 @@ fn two_users_embedded_defaults_run_side_by_side_and_stay_apart() {
     };
     let on_ann = ids(ann.json("zoe", &["conversations", "--json"]));
     let on_ben = ids(ben.json("zoe", &["conversations", "--json"]));
-    assert!(on_ann.contains(&"c2c_ann".into()) && !on_ann.contains(&"c2c_ben".into()), "{on_ann:?}");
-    assert!(on_ben.contains(&"c2c_ben".into()) && !on_ben.contains(&"c2c_ann".into()), "{on_ben:?}");
+    assert!(
+        on_ann.contains(&"c2c_ann".into()) && !on_ann.contains(&"c2c_ben".into()),
+        "{on_ann:?}"
+    );
+    assert!(
+        on_ben.contains(&"c2c_ben".into()) && !on_ben.contains(&"c2c_ann".into()),
+        "{on_ben:?}"
+    );
 }
 
 /// A configured `listen` that something else holds (here another termim server, with a
@@ -782,7 +796,10 @@ fn a_configured_listen_port_held_by_a_foreign_server_is_refused_in_words() {
     let foreign = serve();
     let addr = foreign.url.strip_prefix("ws://").unwrap().to_string();
     let embedded = Embedded::with_config(&format!("listen = \"{addr}\"\n"));
-    let out = embedded.command("zoe", &["conversations"]).output().unwrap();
+    let out = embedded
+        .command("zoe", &["conversations"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "joined a foreign server");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -801,7 +818,9 @@ fn a_configured_listen_port_held_by_a_foreign_server_is_refused_in_words() {
 fn the_embedded_server_exits_once_nobody_uses_it_and_comes_back_when_needed() {
     let embedded = Embedded::new();
     embedded.ok("zoe", &["send", "--to", "alice", "hello"]);
-    let pid = embedded.server_pid().expect("embedded.json names the server");
+    let pid = embedded
+        .server_pid()
+        .expect("embedded.json names the server");
     assert!(is_embedded_server(pid));
     let until = std::time::Instant::now() + Duration::from_secs(30);
     while is_embedded_server(pid) || embedded.address().is_some() {

@@ -290,7 +290,11 @@ fn stopping_the_termim_that_started_the_embedded_server_stops_nobody_else() {
     );
     wait_in_history(&ws, "bob", "c2c_carol", "dana is asleep 睡着了");
     let out = ws.run_within(exe(), "carol", &["send", "--to", "echo", "ping"], STEP);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     wait_in_history(&ws, "carol", "c2c_echo", "echo: ping");
 
     // SAFETY: as above.
@@ -306,8 +310,17 @@ fn the_echo_bot_still_answers_after_the_first_termim_quits() {
     let mut second = start(&ws, "bob");
     quit_with_q(&mut first);
 
-    let out = ws.run_within(exe(), "bob", &["send", "--to", "echo", "still there? 在吗"], STEP);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ws.run_within(
+        exe(),
+        "bob",
+        &["send", "--to", "echo", "still there? 在吗"],
+        STEP,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     wait_in_history(&ws, "bob", "c2c_echo", "echo: still there? 在吗");
     // bob's running termim lists the conversation with the bot.
     second.shows("@echo", STEP);

@@ -256,7 +256,12 @@ async fn bind(
     }
     crate::server::start(config(SocketAddr::from(([127, 0, 0, 1], 0))))
         .await
-        .with_context(|| format!("cannot start the embedded server with data in {}", dir.display()))
+        .with_context(|| {
+            format!(
+                "cannot start the embedded server with data in {}",
+                dir.display()
+            )
+        })
 }
 
 fn is_addr_in_use(e: &anyhow::Error) -> bool {

@@ -226,12 +226,12 @@ fn ensure_embedded_blocking(endpoint: &Endpoint) -> anyhow::Result<Address> {
             // Starting (another termim is seeding it) or stopping: wait and look again.
         } else if let Some(spawning) =
             embedded::try_lock(&dir.join(embedded::SPAWN_LOCK_FILE), true)?
+            && !embedded::is_running(&dir)
         {
-            if !embedded::is_running(&dir) {
-                let address = spawn_embedded(endpoint, &dir, until);
-                drop(spawning);
-                return address;
-            }
+            // This termim starts it; others wait on the spawn lock, then find it running.
+            let address = spawn_embedded(endpoint, &dir, until);
+            drop(spawning);
+            return address;
         }
         if Instant::now() > until {
             bail!(
@@ -301,7 +301,10 @@ fn spawn_embedded(
         .spawn()
         .with_context(|| format!("cannot start the embedded server ({})", exe.display()))?;
     tracing::info!(pid = child.id(), "started the embedded server");
-    let mut stderr = child.stderr.take().context("the embedded server's stderr")?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .context("the embedded server's stderr")?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut text = String::new();

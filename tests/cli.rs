@@ -833,3 +833,26 @@ fn the_embedded_server_exits_once_nobody_uses_it_and_comes_back_when_needed() {
     let history = embedded.json("alice", &["history", "c2c_zoe", "--json"]);
     assert_eq!(texts(&history).last().map(String::as_str), Some("hello"));
 }
+
+/// Should the embedded server vanish (killed here) while termims still use it, one of
+/// them starts it again, on the same port, and their SDKs reconnect by themselves.
+#[test]
+fn a_killed_embedded_server_is_started_again_for_the_termims_still_using_it() {
+    let embedded = Embedded::with_config("");
+    let (bob, bob_rx) = spawn_listener(&mut embedded.command("bob", &["listen", "--json"]));
+    let _bob = KillOnDrop(bob);
+    wait_for_line(&bob_rx, "bob online", connected);
+    let before = embedded.address().expect("embedded.json");
+    let pid = before["pid"].as_i64().unwrap() as i32;
+    // SAFETY: a signal to this test's embedded server.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_for_line(&bob_rx, "bob online again", connected);
+    let after = embedded.address().expect("embedded.json again");
+    assert_ne!(after["pid"], before["pid"], "a new embedded server");
+    assert_eq!(after["url"], before["url"], "on the same port");
+    embedded.ok("carol", &["send", "--to", "bob", "you are back"]);
+    let got = wait_for_line(&bob_rx, "carol's message", |v| {
+        v["event"] == "onRecvNewMessage" && v["data"]["sender"] == "carol"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "you are back");
+}

@@ -156,7 +156,10 @@ pub async fn serve(options: EmbeddedOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the server directory {}", dir.display()))?;
     let lock = take_daemon_lock(&dir)?;
     let fresh = !crate::server::database_exists(&dir);
+    // The last run's address (for its port); gone at once, so that no client takes it for
+    // this run's while this one starts.
     let previous = read_address(&dir);
+    let _ = std::fs::remove_file(dir.join(ADDRESS_FILE));
     let handle = bind(&options, &dir, previous.as_ref()).await?;
     let url = handle.url();
     if fresh && options.demo {

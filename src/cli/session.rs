@@ -255,7 +255,6 @@ fn spawn_embedded(
     use std::io::Read as _;
     use std::process::{Command, Stdio};
 
-    let _ = std::fs::remove_file(dir.join(embedded::ADDRESS_FILE));
     let exe = match std::env::var_os(EXE_ENV) {
         Some(exe) => PathBuf::from(exe),
         None => std::env::current_exe().context("cannot find termim's own executable")?,

@@ -310,9 +310,11 @@ fn the_echo_bot_still_answers_after_the_first_termim_quits() {
     let mut second = start(&ws, "bob");
     quit_with_q(&mut first);
 
+    // carol, not bob: bob's running termim shares bob's cache with a second bob process,
+    // which could take the answer's push first.
     let out = ws.run_within(
         exe(),
-        "bob",
+        "carol",
         &["send", "--to", "echo", "still there? 在吗"],
         STEP,
     );
@@ -321,9 +323,7 @@ fn the_echo_bot_still_answers_after_the_first_termim_quits() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    wait_in_history(&ws, "bob", "c2c_echo", "echo: still there? 在吗");
-    // bob's running termim lists the conversation with the bot.
-    second.shows("@echo", STEP);
+    wait_in_history(&ws, "carol", "c2c_echo", "echo: still there? 在吗");
     quit_with_q(&mut second);
 }
 

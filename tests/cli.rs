@@ -428,24 +428,35 @@ fn listen_prints_one_json_event_per_line() {
     assert_eq!(found["data"]["sender"], "alice");
 }
 
-/// A data dir and config for the embedded default on a free port of its own.
+/// A data dir and config (with HOME there too) for the embedded default.
 struct Embedded {
     dir: tempfile::TempDir,
     config: PathBuf,
-    port: u16,
 }
 
+/// The embedded server of a test exits this soon once unused (and is stopped on drop).
+const EMBEDDED_IDLE_SECS: &str = "3";
+
 impl Embedded {
+    /// Its embedded server on a free port chosen by the test (config `listen`).
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Self::with_config(&format!("listen = \"127.0.0.1:{port}\"\n"))
+    }
+
+    fn with_config(text: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
-        std::fs::write(&config, format!("listen = \"127.0.0.1:{port}\"\n")).unwrap();
-        Self { dir, config, port }
+        std::fs::write(&config, text).unwrap();
+        Self { dir, config }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// `termim ARGS` as `user`, without `--server` or a UserSig: the embedded default.
@@ -454,28 +465,81 @@ impl Embedded {
         cmd.args(args)
             .env_remove("TERMIM_SERVER")
             .env_remove("TERMIM_USERSIG")
+            .env_remove("TERMIM_EXE")
+            .env("TERMIM_EMBEDDED_IDLE_SECS", EMBEDDED_IDLE_SECS)
+            .env("HOME", self.dir.path())
             .env("TERMIM_USER", user)
-            .env("TERMIM_DATA_DIR", self.dir.path().join("data"))
+            .env("TERMIM_DATA_DIR", self.data_dir())
             .env("TERMIM_CONFIG", &self.config)
             .stdin(Stdio::null());
         cmd
     }
-}
 
-/// Without `--server` the commands use the embedded default: the first one hosts it for
-/// its duration (creating the demo workspace on first start), later ones reuse the data.
-#[test]
-fn commands_without_a_server_use_the_embedded_default_with_the_demo() {
-    let embedded = Embedded::new();
-    let run = |user: &str, args: &[&str]| {
-        let out = embedded.command(user, args).output().unwrap();
+    fn ok(&self, user: &str, args: &[&str]) -> String {
+        let out = self.command(user, args).output().unwrap();
         assert!(
             out.status.success(),
-            "{args:?}: {}",
+            "{args:?} as {user}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
-    };
+    }
+
+    fn json(&self, user: &str, args: &[&str]) -> Value {
+        let text = self.ok(user, args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+    }
+
+    /// `embedded.json`: where the embedded server listens, and its pid.
+    fn address(&self) -> Option<Value> {
+        let text =
+            std::fs::read_to_string(self.data_dir().join("server").join("embedded.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn server_pid(&self) -> Option<i32> {
+        self.address()?["pid"].as_i64().map(|p| p as i32)
+    }
+}
+
+/// Is `pid` a live (not zombie) `termim serve --embedded`?
+fn is_embedded_server(pid: i32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    cmdline.split(|b| *b == 0).any(|a| a == b"--embedded") && !matches!(state, Some('Z') | None)
+}
+
+/// No test leaves a background server behind.
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.data_dir().join("logs").join("embedded-server.log");
+            eprintln!(
+                "embedded server log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        let Some(pid) = self.server_pid().filter(|p| is_embedded_server(*p)) else {
+            return;
+        };
+        // SAFETY: a signal to a process checked to be this test's embedded server.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let until = std::time::Instant::now() + Duration::from_secs(15);
+        while is_embedded_server(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Without `--server` the commands use the embedded default: the first one starts it in
+/// the background (creating the demo workspace on first start), later ones use it.
+#[test]
+fn commands_without_a_server_use_the_embedded_default_with_the_demo() {
+    let embedded = Embedded::new();
+    let run = |user: &str, args: &[&str]| embedded.ok(user, args);
     run("zoe", &["send", "--to", "alice", "hello from the shell"]);
     let convs: Value = serde_json::from_str(&run("zoe", &["conversations", "--json"])).unwrap();
     let ids: Vec<&str> = convs
@@ -598,6 +662,16 @@ fn usersig_with_an_explicit_key_verifies_and_expires() {
     assert!(!out.status.success());
 }
 
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn spawn_listener(cmd: &mut Command) -> (Child, mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -628,44 +702,165 @@ fn wait_for_line(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) 
     }
 }
 
-/// The last termim running keeps the embedded server: when the host goes away, a process
-/// that had joined it takes over hosting on the same port and data, and its SDK reconnects.
-#[test]
-fn a_joined_termim_takes_over_hosting_when_the_host_quits() {
-    let embedded = Embedded::new();
-    let port = embedded.port;
-    let termim = |user: &str, args: &[&str]| embedded.command(user, args);
-    let connected = |v: &Value| v["event"] == "onSyncServerFinish";
-    let (mut host, host_rx) =
-        spawn_listener(&mut termim("alice", &["listen", "--json", "--no-demo"]));
-    wait_for_line(&host_rx, "alice online", connected);
-    let (mut joined, joined_rx) = spawn_listener(&mut termim("bob", &["listen", "--json"]));
-    wait_for_line(&joined_rx, "bob online", connected);
+fn connected(v: &Value) -> bool {
+    v["event"] == "onSyncServerFinish"
+}
 
-    host.kill().unwrap();
-    host.wait().unwrap();
-    // bob's process now hosts: the port answers again with only bob's process running.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "nobody took over the embedded server"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    wait_for_line(&joined_rx, "bob back online", connected);
-    let out = termim("carol", &["send", "--to", "bob", "still here 还在"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = wait_for_line(&joined_rx, "carol's message", |v| {
+/// The embedded server is a process of its own: the termim that started it can go away
+/// (killed, here) and everyone else goes on, with the echo bot still answering.
+#[test]
+fn the_embedded_server_and_its_echo_bot_outlive_the_termim_that_started_it() {
+    let embedded = Embedded::new();
+    let (first, first_rx) = spawn_listener(&mut embedded.command("alice", &["listen", "--json"]));
+    let mut first = KillOnDrop(first);
+    wait_for_line(&first_rx, "alice online", connected);
+    let (second, second_rx) = spawn_listener(&mut embedded.command("bob", &["listen", "--json"]));
+    let _second = KillOnDrop(second);
+    wait_for_line(&second_rx, "bob online", connected);
+    let server = embedded.server_pid();
+
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    embedded.ok("carol", &["send", "--to", "bob", "still here 还在"]);
+    let got = wait_for_line(&second_rx, "carol's message", |v| {
         v["event"] == "onRecvNewMessage"
     });
     assert_eq!(got["data"]["textElem"]["text"], "still here 还在");
-    let _ = joined.kill();
-    let _ = joined.wait();
+    // (carol, not bob: a second bob process sharing bob's cache could take the answer's
+    // push first, and the listener would then not report it as new.)
+    embedded.ok("carol", &["send", "--to", "echo", "ping 🏓"]);
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !texts(&embedded.json("carol", &["history", "c2c_echo", "--json"]))
+        .contains(&"echo: ping 🏓".to_string())
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the echo bot never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let server = server.expect("embedded.json names the server");
+    assert_ne!(
+        server,
+        first.0.id() as i32,
+        "the server is not the first termim"
+    );
+    assert_eq!(
+        embedded.server_pid(),
+        Some(server),
+        "the same server all along"
+    );
+}
+
+/// Two users (two HOMEs, two data directories, no `listen` configured) each get an
+/// embedded default of their own, side by side, and each one's messages stay on it.
+#[test]
+fn two_users_embedded_defaults_run_side_by_side_and_stay_apart() {
+    let ann = Embedded::with_config("");
+    let ben = Embedded::with_config("");
+    let (ann_listen, ann_rx) = spawn_listener(&mut ann.command("ann", &["listen", "--json"]));
+    let _ann_listen = KillOnDrop(ann_listen);
+    wait_for_line(&ann_rx, "ann online", connected);
+    let (ben_listen, ben_rx) = spawn_listener(&mut ben.command("ben", &["listen", "--json"]));
+    let _ben_listen = KillOnDrop(ben_listen);
+    wait_for_line(&ben_rx, "ben online", connected);
+    let (a, b) = (ann.address().unwrap(), ben.address().unwrap());
+    assert_ne!(a["url"], b["url"], "one server each: {a} {b}");
+
+    ann.ok("zoe", &["send", "--to", "ann", "for ann"]);
+    ben.ok("zoe", &["send", "--to", "ben", "for ben"]);
+    let got = wait_for_line(&ann_rx, "ann's message", |v| {
+        v["event"] == "onRecvNewMessage" && v["data"]["sender"] == "zoe"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "for ann");
+    let got = wait_for_line(&ben_rx, "ben's message", |v| {
+        v["event"] == "onRecvNewMessage" && v["data"]["sender"] == "zoe"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "for ben");
+    let ids = |convs: Value| -> Vec<String> {
+        convs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["conversationID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let on_ann = ids(ann.json("zoe", &["conversations", "--json"]));
+    let on_ben = ids(ben.json("zoe", &["conversations", "--json"]));
+    assert!(
+        on_ann.contains(&"c2c_ann".into()) && !on_ann.contains(&"c2c_ben".into()),
+        "{on_ann:?}"
+    );
+    assert!(
+        on_ben.contains(&"c2c_ben".into()) && !on_ben.contains(&"c2c_ann".into()),
+        "{on_ben:?}"
+    );
+}
+
+/// A configured `listen` that something else holds (here another termim server, with a
+/// key of its own) is refused in words: termim never logs in to a server it did not start.
+#[test]
+fn a_configured_listen_port_held_by_a_foreign_server_is_refused_in_words() {
+    let foreign = serve();
+    let addr = foreign.url.strip_prefix("ws://").unwrap().to_string();
+    let embedded = Embedded::with_config(&format!("listen = \"{addr}\"\n"));
+    let out = embedded
+        .command("zoe", &["conversations"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "joined a foreign server");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{addr} is in use by another program or another user's termim; \
+             set `listen` in the config to another port"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("70014"), "it tried to log in there: {err}");
+}
+
+/// Once nobody uses it for the grace period, the embedded server exits by itself and
+/// takes its address file with it; the next termim starts it again.
+#[test]
+fn the_embedded_server_exits_once_nobody_uses_it_and_comes_back_when_needed() {
+    let embedded = Embedded::new();
+    embedded.ok("zoe", &["send", "--to", "alice", "hello"]);
+    let pid = embedded
+        .server_pid()
+        .expect("embedded.json names the server");
+    assert!(is_embedded_server(pid));
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while is_embedded_server(pid) || embedded.address().is_some() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the embedded server is still running with nobody connected"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let history = embedded.json("alice", &["history", "c2c_zoe", "--json"]);
+    assert_eq!(texts(&history).last().map(String::as_str), Some("hello"));
+}
+
+/// Should the embedded server vanish (killed here) while termims still use it, one of
+/// them starts it again, on the same port, and their SDKs reconnect by themselves.
+#[test]
+fn a_killed_embedded_server_is_started_again_for_the_termims_still_using_it() {
+    let embedded = Embedded::with_config("");
+    let (bob, bob_rx) = spawn_listener(&mut embedded.command("bob", &["listen", "--json"]));
+    let _bob = KillOnDrop(bob);
+    wait_for_line(&bob_rx, "bob online", connected);
+    let before = embedded.address().expect("embedded.json");
+    let pid = before["pid"].as_i64().unwrap() as i32;
+    // SAFETY: a signal to this test's embedded server.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_for_line(&bob_rx, "bob online again", connected);
+    let after = embedded.address().expect("embedded.json again");
+    assert_ne!(after["pid"], before["pid"], "a new embedded server");
+    assert_eq!(after["url"], before["url"], "on the same port");
+    embedded.ok("carol", &["send", "--to", "bob", "you are back"]);
+    let got = wait_for_line(&bob_rx, "carol's message", |v| {
+        v["event"] == "onRecvNewMessage" && v["data"]["sender"] == "carol"
+    });
+    assert_eq!(got["data"]["textElem"]["text"], "you are back");
 }

@@ -1,11 +1,13 @@
 //! The real `termim` binary in a pseudo-terminal: it starts in the embedded default with
 //! the demo workspace, shows its three panes, sends what is typed, quits on the quit key
 //! and leaves the terminal as it found it — after a panic too; a second termim joins the
-//! first one's embedded server; a 10×5 terminal gets the "too small" notice.
+//! embedded server the first one started; that server (and its echo bot) keeps serving
+//! while the first termim is stopped or after it quits; a 10×5 terminal gets the "too
+//! small" notice.
 //!
 //! Each test has its own data directory and config file, whose embedded server listens
-//! on a free port. Waits poll the emulated screen against a deadline; nothing sleeps a
-//! fixed time.
+//! on a free port (and is stopped when the test's workspace goes). Waits poll the
+//! emulated screen against a deadline; nothing sleeps a fixed time.
 #![cfg(unix)]
 
 mod pty_support;
@@ -228,12 +230,101 @@ fn a_second_termim_joins_the_first_ones_embedded_server() {
 
     quit_with_q(&mut joiner);
     quit_with_q(&mut host);
+    // Only the first one started the embedded server; the second found it running.
     let log =
         std::fs::read_to_string(ws.data_dir().join("logs").join("termim.log")).expect("log file");
-    assert!(
-        log.contains("embedded server already hosted by another termim"),
+    assert_eq!(
+        log.matches("started the embedded server").count(),
+        1,
         "{log}"
     );
+}
+
+/// `history CONV --json` as `user`, polled until a message with `text` is there.
+fn wait_in_history(ws: &Workspace, user: &str, conv: &str, text: &str) {
+    let until = std::time::Instant::now() + STEP;
+    loop {
+        let out = ws.run_within(exe(), user, &["history", conv, "--json"], STEP);
+        assert!(
+            out.status.success(),
+            "termim history failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("history --json is JSON");
+        if list
+            .as_array()
+            .is_some_and(|l| l.iter().any(|m| m["textElem"]["text"] == text))
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{text:?} never reached {user}'s {conv}: {list:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Ctrl-Z (here SIGSTOP, which no process can catch) on the termim that started the
+/// embedded server stops that termim only: everyone else is still served, the echo bot
+/// still answers.
+#[test]
+fn stopping_the_termim_that_started_the_embedded_server_stops_nobody_else() {
+    let ws = Workspace::new();
+    let mut first = start(&ws, "dana");
+    let pid = first.pid().expect("termim's pid") as i32;
+    // SAFETY: a signal to the child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+
+    let out = ws.run_within(
+        exe(),
+        "carol",
+        &["send", "--to", "bob", "dana is asleep 睡着了"],
+        STEP,
+    );
+    assert!(
+        out.status.success(),
+        "send while the first termim is stopped: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_in_history(&ws, "bob", "c2c_carol", "dana is asleep 睡着了");
+    let out = ws.run_within(exe(), "carol", &["send", "--to", "echo", "ping"], STEP);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_in_history(&ws, "carol", "c2c_echo", "echo: ping");
+
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    quit_with_q(&mut first);
+}
+
+/// The echo bot lives with the embedded server, not in the termim that started it.
+#[test]
+fn the_echo_bot_still_answers_after_the_first_termim_quits() {
+    let ws = Workspace::new();
+    let mut first = start(&ws, "dana");
+    let mut second = start(&ws, "bob");
+    quit_with_q(&mut first);
+
+    // carol, not bob: bob's running termim shares bob's cache with a second bob process,
+    // which could take the answer's push first.
+    let out = ws.run_within(
+        exe(),
+        "carol",
+        &["send", "--to", "echo", "still there? 在吗"],
+        STEP,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_in_history(&ws, "carol", "c2c_echo", "echo: still there? 在吗");
+    quit_with_q(&mut second);
 }
 
 #[test]

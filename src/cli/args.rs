@@ -14,8 +14,10 @@ pub const DEFAULT_PORT: u16 = 7878;
     about = "A terminal messenger with the V2TIM messaging model",
     long_about = "A terminal messenger with the V2TIM messaging model.\n\n\
         With no subcommand termim opens the full-screen messenger. Without --server it \
-        uses the embedded server on 127.0.0.1:7878 (started inside this process when no \
-        other termim hosts it), with a demo workspace on first start.",
+        uses the embedded server: a background process of this data directory's own, on a \
+        free port of 127.0.0.1 (or the config's `listen`), started by the first termim that \
+        finds none running and gone when no termim has used it for 30 s, with a demo \
+        workspace on first start.",
     after_help = crate::cli::config_help()
 )]
 pub struct Cli {
@@ -83,11 +85,19 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
-    pub listen: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:7878].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub key: KeyArgs,
+    /// Run as a data directory's embedded default (termim starts it so; see
+    /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
+    /// takes a free port.
+    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret_key"])]
+    pub embedded: bool,
+    /// The user whose termim started the embedded server (the demo workspace's own user).
+    #[arg(long, hide = true, value_name = "ID", requires = "embedded")]
+    pub demo_user: Option<String>,
 }
 
 /// An explicit app key; without it, the one kept in the data directory.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 /// ```toml
 /// server = "ws://chat.example.org:7878"   # default: the embedded server
 /// user = "alice"                          # default: the login name
-/// listen = "127.0.0.1:7878"               # where the embedded server listens
+/// listen = "127.0.0.1:7878"               # the embedded server's address (default: a free port)
 ///
 /// [theme]                                 # override any style (see assets/theme.toml)
 /// accent = "magenta"
@@ -25,6 +25,7 @@ use serde::Deserialize;
 pub struct Config {
     pub server: Option<String>,
     pub user: Option<String>,
+    /// Where the embedded server listens; `None`: a free port of 127.0.0.1.
     pub listen: Option<std::net::SocketAddr>,
     pub theme: toml::Table,
     pub data_dir: Option<PathBuf>,

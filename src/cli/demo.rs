@@ -1,13 +1,15 @@
 //! The demo workspace created on the embedded server's first start, and the echo bot.
+//! Both run inside the embedded server's own process (`termim serve --embedded`), so the
+//! bot answers for as long as the embedded server runs, whichever termim started it.
 //!
 //! Everything here goes through the SDK exactly as a user would (create → send), so the
 //! demo also exercises the real paths.
 
 use anyhow::Context as _;
 
-use super::session::Session;
+use super::config::DataLayout;
 use crate::model::{GroupMemberSpec, role};
-use crate::sdk::{SdkConfig, SendParams, Tim, TimEvent};
+use crate::sdk::{ConnectionState, SdkConfig, SendParams, Tim, TimEvent};
 use crate::usersig::{self, AppKey};
 
 pub const DEMO_USERS: [&str; 4] = ["alice", "bob", "carol", "xiaoming"];
@@ -15,11 +17,26 @@ pub const ECHO_BOT: &str = "echo";
 pub const WORK_GROUP: &str = "team";
 pub const PUBLIC_GROUP: &str = "lounge";
 
-async fn login_as(session: &Session, key: &AppKey, user: &str) -> anyhow::Result<Tim> {
-    let sig = usersig::gen_sig(key, user, usersig::DEFAULT_EXPIRE_SECS);
+/// The embedded server to seed or to answer on.
+struct Target<'a> {
+    url: &'a str,
+    layout: &'a DataLayout,
+    key: AppKey,
+}
+
+impl<'a> Target<'a> {
+    fn new(url: &'a str, layout: &'a DataLayout) -> anyhow::Result<Self> {
+        let key =
+            AppKey::load(&layout.server_dir()).context("reading the embedded server's key")?;
+        Ok(Self { url, layout, key })
+    }
+}
+
+async fn login_as(target: &Target<'_>, user: &str) -> anyhow::Result<Tim> {
+    let sig = usersig::gen_sig(&target.key, user, usersig::DEFAULT_EXPIRE_SECS);
     let config = SdkConfig {
-        server_url: session.server_url.clone(),
-        data_dir: session.layout.root.join("demo"),
+        server_url: target.url.to_string(),
+        data_dir: target.layout.root.join("demo"),
     };
     Tim::login(config, user, &sig)
         .await
@@ -41,17 +58,25 @@ async fn say(tim: &Tim, to: &str, group: &str, text: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Create the demo users, groups and history. Idempotent enough to rerun: an existing
-/// group id is skipped.
-pub async fn seed(session: &Session) -> anyhow::Result<()> {
-    let key =
-        AppKey::load(&session.layout.server_dir()).context("reading the embedded server's key")?;
-    let me = session.tim.login_user();
-    let alice = login_as(session, &key, "alice").await?;
-    let bob = login_as(session, &key, "bob").await?;
-    let carol = login_as(session, &key, "carol").await?;
-    let xiaoming = login_as(session, &key, "xiaoming").await?;
-    let echo = login_as(session, &key, ECHO_BOT).await?;
+/// Create the demo users, groups and history on the embedded server at `url`, for `me`
+/// (the user whose termim started it; `None`: only the demo users' own history).
+/// Idempotent enough to rerun: an existing group id is skipped.
+pub async fn seed(url: &str, layout: &DataLayout, me: Option<&str>) -> anyhow::Result<()> {
+    let target = Target::new(url, layout)?;
+    // Without a user of its own, the demo is seeded as if alice had started it.
+    let me = me.unwrap_or("alice").to_string();
+    let alice = login_as(&target, "alice").await?;
+    let bob = login_as(&target, "bob").await?;
+    let carol = login_as(&target, "carol").await?;
+    let xiaoming = login_as(&target, "xiaoming").await?;
+    let echo = login_as(&target, ECHO_BOT).await?;
+    // The user who started the embedded server gets an account now (as a first login
+    // would), so the Work group can have them as a member.
+    let mine = if DEMO_USERS.contains(&me.as_str()) || me == ECHO_BOT {
+        None
+    } else {
+        Some(login_as(&target, &me).await?)
+    };
 
     let mut team: Vec<GroupMemberSpec> = ["bob", "carol", "xiaoming"]
         .iter()
@@ -111,8 +136,9 @@ pub async fn seed(session: &Session) -> anyhow::Result<()> {
         .await
         .is_ok()
     {
-        if !DEMO_USERS.contains(&me.as_str()) {
-            let _ = session.tim.join_group(PUBLIC_GROUP, "").await;
+        // The user joins the Public group themselves, as anyone can.
+        if let Some(tim) = &mine {
+            let _ = tim.join_group(PUBLIC_GROUP, "").await;
         }
         say(
             &bob,
@@ -147,19 +173,37 @@ pub async fn seed(session: &Session) -> anyhow::Result<()> {
         )
         .await?;
     }
-    for tim in [alice, bob, carol, xiaoming, echo] {
+    for tim in [alice, bob, carol, xiaoming, echo].into_iter().chain(mine) {
         let _ = tim.logout().await;
     }
     Ok(())
 }
 
-/// Run the echo bot until the process ends: it answers every one-to-one message.
-pub async fn spawn_echo_bot(session: &Session) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let key =
-        AppKey::load(&session.layout.server_dir()).context("reading the embedded server's key")?;
-    let bot = login_as(session, &key, ECHO_BOT).await?;
+/// The echo bot: logged in on the embedded server, answering every one-to-one message.
+pub struct EchoBot {
+    tim: Tim,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EchoBot {
+    /// Connections the bot holds on the server (not clients keeping it busy).
+    pub fn connections(&self) -> usize {
+        usize::from(self.tim.connection_state() == ConnectionState::Connected)
+    }
+
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.tim.logout().await;
+    }
+}
+
+/// Start the echo bot on the embedded server at `url`.
+pub async fn spawn_echo_bot(url: &str, layout: &DataLayout) -> anyhow::Result<EchoBot> {
+    let target = Target::new(url, layout)?;
+    let bot = login_as(&target, ECHO_BOT).await?;
     let mut events = bot.add_listener();
-    Ok(tokio::spawn(async move {
+    let tim = bot.clone();
+    let task = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             let TimEvent::NewMessage(m) = event else {
                 continue;
@@ -180,5 +224,6 @@ pub async fn spawn_echo_bot(session: &Session) -> anyhow::Result<tokio::task::Jo
                 tracing::warn!("echo bot: {e:#}");
             }
         }
-    }))
+    });
+    Ok(EchoBot { tim, task })
 }

@@ -4,9 +4,11 @@ pub mod args;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod embedded;
 pub mod output;
 pub mod session;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -102,7 +104,14 @@ fn private_data_dirs(layout: &config::DataLayout) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let cfg = load_config(&cli)?;
+    // The embedded server is told everything on its command line by the termim that
+    // starts it (which has read the config already).
+    let embedded_server = matches!(&cli.command, Some(Command::Serve(a)) if a.embedded);
+    let cfg = if embedded_server {
+        Config::default()
+    } else {
+        load_config(&cli)?
+    };
     let Cli {
         conn,
         no_demo,
@@ -111,15 +120,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } = cli;
     let demo = !no_demo;
     match command {
+        Some(Command::Serve(args)) if args.embedded => {
+            let root = conn
+                .data_dir
+                .clone()
+                .context("serve --embedded needs --data-dir")?;
+            init_logging(
+                &config::DataLayout::new(root.clone()).log_dir(),
+                "embedded-server.log",
+            );
+            let result = embedded::serve(embedded::EmbeddedOptions {
+                root,
+                listen: args.listen,
+                demo_user: args.demo_user,
+                demo,
+            })
+            .await;
+            if let Err(e) = &result {
+                tracing::error!("embedded server: {e:#}");
+            }
+            result
+        }
         Some(Command::Serve(args)) => {
-            let endpoint = Endpoint::resolve(&conn, &cfg)?;
+            let endpoint = Endpoint::resolve(&conn, &cfg, demo)?;
             let data_dir = conn
                 .data_dir
                 .clone()
                 .unwrap_or_else(|| endpoint.layout.server_dir());
             init_logging(&data_dir, "server.log");
             crate::server::serve_until_signal(crate::server::ServerConfig {
-                listen: args.listen,
+                listen: args
+                    .listen
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
                 data_dir,
                 sdk_app_id: args.key.sdkappid,
                 secret_key: args.key.secret_key,
@@ -158,35 +190,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         None => {
-            let endpoint = Endpoint::resolve(&conn, &cfg)?;
+            let endpoint = Endpoint::resolve(&conn, &cfg, demo)?;
             init_logging(&endpoint.layout.log_dir(), "termim.log");
             private_data_dirs(&endpoint.layout);
-            launch_tui(&endpoint, &cfg, demo).await
+            launch_tui(&endpoint, &cfg).await
         }
     }
 }
 
-/// The messenger: connect (hosting the embedded server if needed), run the TUI, log out.
-async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Result<()> {
+/// The messenger: connect (starting the embedded server if needed), run the TUI, log out.
+async fn launch_tui(endpoint: &Endpoint, cfg: &Config) -> anyhow::Result<()> {
     use crate::tui::{App, Clock, Keymap, SdkEvent, Theme, run, runner::SdkRunner};
     // Config mistakes are reported before the terminal is taken over.
     let keymap = Keymap::load(Some(&cfg.keymap)).context("in the config's [keymap]")?;
     let theme = Theme::load(Some(&cfg.theme)).context("in the config's [theme]")?;
     let session = session::connect(endpoint).await?;
-    if session.fresh_server && demo {
-        demo::seed(&session)
-            .await
-            .context("creating the demo workspace")?;
-    }
-    let hosting = session
-        .embedded
-        .as_ref()
-        .is_some_and(|h| h.hosted_at_start());
-    let bot = if hosting && demo {
-        Some(demo::spawn_echo_bot(&session).await?)
-    } else {
-        None
-    };
     let tim = session.tim.clone();
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let _ = events_tx.send(SdkEvent::ConnectionChanged(tim.connection_state()));
@@ -209,20 +227,14 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config, demo: bool) -> anyhow::Re
     )
     .await;
     forward.abort();
-    if let Some(bot) = bot {
-        bot.abort();
-    }
-    let _ = tim.logout().await;
-    if let Some(host) = session.embedded {
-        host.shutdown().await;
-    }
+    session.close().await;
     result.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 type CommandFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'a>>;
 
-/// Log in (hosting the embedded server if needed), run one command, log out.
+/// Log in (starting the embedded server if needed), run one command, log out.
 async fn with_session<F>(
     conn: &args::ConnArgs,
     demo: bool,
@@ -232,15 +244,10 @@ async fn with_session<F>(
 where
     F: for<'a> FnOnce(&'a crate::sdk::Tim) -> CommandFuture<'a>,
 {
-    let endpoint = Endpoint::resolve(conn, cfg)?;
+    let endpoint = Endpoint::resolve(conn, cfg, demo)?;
     init_logging(&endpoint.layout.log_dir(), "termim-cli.log");
     private_data_dirs(&endpoint.layout);
     let session = session::connect(&endpoint).await?;
-    if session.fresh_server && demo {
-        demo::seed(&session)
-            .await
-            .context("creating the demo workspace")?;
-    }
     // Commands read the local cache (as V2TIM's getters do): let it catch up first.
     if !session
         .tim
@@ -253,15 +260,12 @@ where
         );
     }
     let result = f(&session.tim).await;
-    let _ = session.tim.logout().await;
-    if let Some(host) = session.embedded {
-        host.shutdown().await;
-    }
+    session.close().await;
     result
 }
 
 fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Result<()> {
-    let endpoint = Endpoint::resolve(conn, cfg)?;
+    let endpoint = Endpoint::resolve(conn, cfg, false)?;
     let key = match (args.key.sdkappid, args.key.secret_key) {
         (Some(sdk_app_id), Some(secret_key)) => crate::usersig::AppKey {
             sdk_app_id,

@@ -1,34 +1,47 @@
 //! Reaching a server as a user: an explicit `--server`, or the embedded default.
 //!
-//! The embedded default listens on 127.0.0.1:7878 (configurable). The first termim to
-//! start hosts it inside its own process; later ones (`termim --user bob` in another
-//! terminal, or a scripting command) find the port taken and connect to it. Everyone
-//! sharing a data directory signs UserSigs with the key kept there.
+//! The embedded default is a background process of its own (`super::embedded`): every
+//! termim reads where it listens from `<data dir>/server/embedded.json` and connects; the
+//! first one to find none running starts it. Everyone sharing a data directory signs
+//! UserSigs with the key kept there. A termim only ever connects to the address its own
+//! data directory names, so it never joins another user's server by accident.
+//!
+//! The embedded server is started by running this program again
+//! (`std::env::current_exe()`), or the program named by `TERMIM_EXE`: a library caller
+//! whose executable is not termim (a test binary) sets it to the termim binary.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use super::args::{ConnArgs, DEFAULT_PORT};
+use super::args::ConnArgs;
 use super::config::{Config, DataLayout, default_data_dir};
-use std::sync::Arc;
-
-use tokio::sync::Mutex;
-
+use super::embedded::{self, Address};
 use crate::sdk::{ConnectionState, SdkConfig, Tim};
-use crate::server::{ServerConfig, ServerHandle};
 use crate::usersig::{self, AppKey};
 
-/// A logged-in SDK plus, in the embedded default, this process's share of hosting.
+/// The executable that runs the embedded server (default: this one).
+pub const EXE_ENV: &str = "TERMIM_EXE";
+
+/// A logged-in SDK; with the embedded default, a watch that restarts the embedded server
+/// should it go away while this termim still uses it.
 pub struct Session {
     pub tim: Tim,
-    /// `None` with an explicit `--server`.
-    pub embedded: Option<EmbeddedHost>,
-    /// True when this process created the embedded server's database just now.
-    pub fresh_server: bool,
     pub layout: DataLayout,
     pub server_url: String,
+    revive: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Session {
+    /// Log out (the embedded server, if any, goes on for whoever else uses it).
+    pub async fn close(self) {
+        if let Some(task) = self.revive {
+            task.abort();
+        }
+        let _ = self.tim.logout().await;
+    }
 }
 
 /// Everything needed to connect, resolved from flags, environment and config.
@@ -37,12 +50,15 @@ pub struct Endpoint {
     pub user: String,
     pub usersig: Option<String>,
     pub server: Option<String>,
-    pub listen: SocketAddr,
+    /// The configured `listen` of the embedded server; `None`: a free port.
+    pub listen: Option<SocketAddr>,
     pub layout: DataLayout,
+    /// Seed the demo workspace when the embedded server starts on a new database.
+    pub demo: bool,
 }
 
 impl Endpoint {
-    pub fn resolve(conn: &ConnArgs, cfg: &Config) -> anyhow::Result<Self> {
+    pub fn resolve(conn: &ConnArgs, cfg: &Config, demo: bool) -> anyhow::Result<Self> {
         let user = conn
             .user
             .clone()
@@ -62,10 +78,9 @@ impl Endpoint {
             user,
             usersig: conn.usersig.clone(),
             server: conn.server.clone().or_else(|| cfg.server.clone()),
-            listen: cfg
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))),
+            listen: cfg.listen,
             layout: DataLayout::new(root),
+            demo,
         })
     }
 
@@ -116,7 +131,7 @@ pub fn login_name() -> String {
     if id.is_empty() { "me".to_string() } else { id }
 }
 
-/// Connect and log in, hosting the embedded server when needed.
+/// Connect and log in; with the embedded default, start it first if none runs.
 pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
     if let Some(url) = &endpoint.server {
         let sig = endpoint.sign(false)?;
@@ -125,138 +140,204 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
             .map_err(|e| anyhow::anyhow!("login to {url} as {} failed: {e}", endpoint.user))?;
         return Ok(Session {
             tim,
-            embedded: None,
-            fresh_server: false,
             layout: endpoint.layout.clone(),
             server_url: url.clone(),
+            revive: None,
         });
     }
-    let (hosted, fresh_server) = host_or_join(endpoint).await?;
-    let hosting = hosted.is_some();
-    // Hosting: the address actually bound (the configured port may be 0).
-    let url = hosted
-        .as_ref()
-        .map_or_else(|| format!("ws://{}", endpoint.listen), ServerHandle::url);
-    let sig = endpoint.sign(true)?;
-    let tim = Tim::login(endpoint.sdk_config(&url), &endpoint.user, &sig)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "login to the embedded server at {url} as {} failed: {e}{}",
-                endpoint.user,
-                if hosting {
-                    ""
-                } else {
-                    " (another termim hosts it; if it uses another --data-dir, pass the same one)"
-                }
-            )
-        })?;
-    let embedded = EmbeddedHost::new(hosted, endpoint, &tim);
-    Ok(Session {
-        tim,
-        embedded: Some(embedded),
-        fresh_server,
-        layout: endpoint.layout.clone(),
-        server_url: url,
-    })
-}
-
-/// This process's part in hosting the embedded server: it hosts it from the start, or it
-/// joined another termim's and stands by to take over when that one goes away, so the
-/// last termim running keeps the conversation going.
-pub struct EmbeddedHost {
-    server: Arc<Mutex<Option<ServerHandle>>>,
-    hosted_at_start: bool,
-    standby: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl EmbeddedHost {
-    fn new(hosted: Option<ServerHandle>, endpoint: &Endpoint, tim: &Tim) -> Self {
-        let hosted_at_start = hosted.is_some();
-        let server = Arc::new(Mutex::new(hosted));
-        let standby = (!hosted_at_start)
-            .then(|| tokio::spawn(stand_by(endpoint.clone(), tim.clone(), Arc::clone(&server))));
-        Self {
-            server,
-            hosted_at_start,
-            standby,
-        }
-    }
-
-    /// Did this process start the server (rather than join another's)?
-    pub fn hosted_at_start(&self) -> bool {
-        self.hosted_at_start
-    }
-
-    /// Does this process host the server now (from the start, or after taking over)?
-    pub async fn is_hosting(&self) -> bool {
-        self.server.lock().await.is_some()
-    }
-
-    /// Stop standing by and shut down the server if this process hosts it.
-    pub async fn shutdown(self) {
-        if let Some(task) = self.standby {
-            task.abort();
-        }
-        if let Some(server) = self.server.lock().await.take() {
-            server.shutdown().await;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let address = ensure_embedded(endpoint).await?;
+        let sig = endpoint.sign(false)?;
+        match Tim::login(endpoint.sdk_config(&address.url), &endpoint.user, &sig).await {
+            Ok(tim) => {
+                let revive = tokio::spawn(keep_embedded_up(endpoint.clone(), tim.clone()));
+                return Ok(Session {
+                    tim,
+                    layout: endpoint.layout.clone(),
+                    server_url: address.url,
+                    revive: Some(revive),
+                });
+            }
+            // The embedded server went away between reading its address and logging in
+            // (it was stopping for idleness): start a new one.
+            Err(_) if attempt < 3 && !embedded_still_at(endpoint, &address) => continue,
+            Err(e) => bail!(
+                "login to the embedded server at {} as {} failed: {e}",
+                address.url,
+                endpoint.user
+            ),
         }
     }
 }
 
-/// Watch the connection to the other termim's server; when it drops, try to host the
-/// server here. Whoever binds the port first hosts; the others' SDKs reconnect to it.
-/// (Polls the state rather than adding an SDK listener: the first listener receives the
-/// SDK's backlog, which belongs to the UI.)
-async fn stand_by(endpoint: Endpoint, tim: Tim, slot: Arc<Mutex<Option<ServerHandle>>>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+fn embedded_still_at(endpoint: &Endpoint, address: &Address) -> bool {
+    let dir = endpoint.layout.server_dir();
+    embedded::is_running(&dir) && embedded::read_address(&dir).as_ref() == Some(address)
+}
+
+/// While this termim is logged in: should the embedded server vanish (killed, crashed),
+/// start it again. It comes back on the same port when it can, so the SDK's own
+/// reconnection finds it.
+async fn keep_embedded_up(endpoint: Endpoint, tim: Tim) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut down = 0;
     loop {
         tick.tick().await;
         match tim.connection_state() {
-            ConnectionState::Disconnected => {}
             ConnectionState::LoggedOut => return,
-            ConnectionState::Connecting | ConnectionState::Connected => continue,
+            ConnectionState::Disconnected => down += 1,
+            ConnectionState::Connecting | ConnectionState::Connected => down = 0,
         }
-        match host_or_join(&endpoint).await {
-            Ok((Some(handle), _)) => {
-                tracing::info!(listen = %endpoint.listen, "took over hosting the embedded server");
-                *slot.lock().await = Some(handle);
-                return;
-            }
-            Ok((None, _)) => tracing::debug!("another termim hosts the embedded server now"),
-            Err(e) => tracing::warn!("cannot take over the embedded server: {e:#}"),
+        if down < 2 || embedded::is_running(&endpoint.layout.server_dir()) {
+            continue;
         }
+        match ensure_embedded(&endpoint).await {
+            Ok(address) => tracing::info!(url = %address.url, "restarted the embedded server"),
+            Err(e) => tracing::warn!("cannot restart the embedded server: {e:#}"),
+        }
+        down = 0;
     }
 }
 
-/// Start the embedded server, or find that another process already hosts it.
-async fn host_or_join(endpoint: &Endpoint) -> anyhow::Result<(Option<ServerHandle>, bool)> {
+/// Where the embedded server of this data directory listens, starting it if none runs.
+pub async fn ensure_embedded(endpoint: &Endpoint) -> anyhow::Result<Address> {
+    let endpoint = endpoint.clone();
+    tokio::task::spawn_blocking(move || ensure_embedded_blocking(&endpoint))
+        .await
+        .context("starting the embedded server")?
+}
+
+/// Starting it includes seeding the demo workspace, which a debug build on a busy
+/// machine does slowly.
+const START_DEADLINE: Duration = Duration::from_secs(90);
+
+fn ensure_embedded_blocking(endpoint: &Endpoint) -> anyhow::Result<Address> {
     let dir = endpoint.layout.server_dir();
-    let fresh = !crate::server::database_exists(&dir);
-    let config = ServerConfig {
-        listen: endpoint.listen,
-        data_dir: dir.clone(),
-        sdk_app_id: None,
-        secret_key: None,
-    };
-    match crate::server::start(config).await {
-        Ok(handle) => Ok((Some(handle), fresh)),
-        Err(e) if is_addr_in_use(&e) => {
-            tracing::info!(listen = %endpoint.listen, "embedded server already hosted by another termim");
-            Ok((None, false))
+    embedded::ensure_private_dir(&dir)
+        .with_context(|| format!("cannot create the server directory {}", dir.display()))?;
+    let until = Instant::now() + START_DEADLINE;
+    loop {
+        if embedded::is_running(&dir) {
+            if let Some(address) = embedded::read_address(&dir) {
+                return Ok(address);
+            }
+            // Starting (another termim is seeding it) or stopping: wait and look again.
+        } else if let Some(spawning) =
+            embedded::try_lock(&dir.join(embedded::SPAWN_LOCK_FILE), true)?
+            && !embedded::is_running(&dir)
+        {
+            // This termim starts it; others wait on the spawn lock, then find it running.
+            let address = spawn_embedded(endpoint, &dir, until);
+            drop(spawning);
+            return address;
         }
-        Err(e) => Err(e.context(format!(
-            "cannot start the embedded server on {} with data in {}",
-            endpoint.listen,
-            dir.display()
-        ))),
+        if Instant::now() > until {
+            bail!(
+                "the embedded server in {} did not become ready within {} s (see its log in {})",
+                dir.display(),
+                START_DEADLINE.as_secs(),
+                endpoint.layout.log_dir().display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-fn is_addr_in_use(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
-    })
+/// Run `termim serve --embedded` in a session of its own and wait until it is ready (its
+/// stderr closes with the address file written) or fails (its stderr says why).
+fn spawn_embedded(
+    endpoint: &Endpoint,
+    dir: &std::path::Path,
+    until: Instant,
+) -> anyhow::Result<Address> {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+
+    let exe = match std::env::var_os(EXE_ENV) {
+        Some(exe) => PathBuf::from(exe),
+        None => std::env::current_exe().context("cannot find termim's own executable")?,
+    };
+    let mut cmd = Command::new(&exe);
+    cmd.args(["serve", "--embedded", "--data-dir"])
+        .arg(&endpoint.layout.root);
+    if let Some(listen) = endpoint.listen {
+        cmd.arg("--listen").arg(listen.to_string());
+    }
+    if endpoint.demo {
+        cmd.args(["--demo-user", &endpoint.user]);
+    } else {
+        cmd.arg("--no-demo");
+    }
+    for k in [
+        "TERMIM_SERVER",
+        "TERMIM_USER",
+        "TERMIM_USERSIG",
+        "TERMIM_DATA_DIR",
+        "TERMIM_CONFIG",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        // SAFETY: setsid is async-signal-safe; the child has its own session, so the
+        // terminal's job control (Ctrl-Z, Ctrl-C) and hang-up never reach it.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start the embedded server ({})", exe.display()))?;
+    tracing::info!(pid = child.id(), "started the embedded server");
+    let mut stderr = child
+        .stderr
+        .take()
+        .context("the embedded server's stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let said = rx
+        .recv_timeout(until.saturating_duration_since(Instant::now()))
+        .ok();
+    let pid = child.id();
+    let address = embedded::read_address(dir).filter(|a| a.pid == pid);
+    let exited = child.try_wait().ok().flatten();
+    // Whoever lives longer, the embedded server is reaped (not left a zombie of ours).
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    match (address, said) {
+        (Some(address), _) if exited.is_none() => Ok(address),
+        (_, None) => bail!(
+            "the embedded server in {} did not become ready within {} s (see its log in {})",
+            dir.display(),
+            START_DEADLINE.as_secs(),
+            endpoint.layout.log_dir().display()
+        ),
+        (_, Some(text)) => {
+            let text = text.trim();
+            let text = text.strip_prefix("termim: ").unwrap_or(text);
+            if text.is_empty() {
+                bail!(
+                    "the embedded server stopped while starting (see its log in {})",
+                    endpoint.layout.log_dir().display()
+                )
+            }
+            bail!("{text}")
+        }
+    }
 }

@@ -146,6 +146,14 @@ impl Hub {
         }
     }
 
+    /// Logged-in connections, all users together.
+    pub fn connection_count(&self) -> usize {
+        self.users
+            .read()
+            .map(|users| users.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
     pub fn is_online(&self, user: &str) -> bool {
         self.users
             .read()

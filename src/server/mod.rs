@@ -121,6 +121,7 @@ pub struct ServerHandle {
     shutdown: watch::Sender<bool>,
     accept: Option<JoinHandle<()>>,
     store: Arc<dyn Store>,
+    hub: Arc<Hub>,
 }
 
 impl ServerHandle {
@@ -130,6 +131,11 @@ impl ServerHandle {
 
     pub fn app_key(&self) -> &AppKey {
         &self.app_key
+    }
+
+    /// Connections logged in right now (the embedded default exits when idle).
+    pub fn logged_in_connections(&self) -> usize {
+        self.hub.connection_count()
     }
 
     /// `ws://<addr>`.
@@ -207,7 +213,7 @@ pub async fn start_with_options(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),
-        hub,
+        hub: hub.clone(),
         app_key: app_key.clone(),
         options,
     });
@@ -219,6 +225,7 @@ pub async fn start_with_options(
         shutdown,
         accept: Some(accept),
         store,
+        hub,
     })
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// Environment variables of termim's that must not leak in from the test's environment.
-const TERMIM_ENV: [&str; 7] = [
+const TERMIM_ENV: [&str; 9] = [
     "TERMIM_SERVER",
     "TERMIM_USER",
     "TERMIM_USERSIG",
@@ -27,7 +27,48 @@ const TERMIM_ENV: [&str; 7] = [
     "TERMIM_CONFIG",
     "TERMIM_LOG",
     "TERMIM_TEST_PANIC",
+    "TERMIM_EXE",
+    "TERMIM_EMBEDDED_IDLE_SECS",
 ];
+
+/// The embedded server of a test's workspace exits this soon once unused (it is also
+/// stopped when the workspace is dropped, and exits when its data directory goes).
+pub const EMBEDDED_IDLE_SECS: &str = "3";
+
+/// Stop the embedded server running for `data_dir`, if any, and wait until it is gone:
+/// a test never leaves a background server behind.
+pub fn stop_embedded(data_dir: &Path) {
+    let file = data_dir.join("server").join("embedded.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return;
+    };
+    let Some(pid) = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["pid"].as_i64())
+        .and_then(|p| i32::try_from(p).ok())
+    else {
+        return;
+    };
+    if !is_embedded_server(pid) {
+        return;
+    }
+    // SAFETY: a signal to a process checked to be an embedded termim server.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let until = Instant::now() + Duration::from_secs(15);
+    while is_embedded_server(pid) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Is `pid` a live (not zombie) `termim serve --embedded`?
+pub fn is_embedded_server(pid: i32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    cmdline.split(|b| *b == 0).any(|a| a == b"--embedded") && !matches!(state, Some('Z') | None)
+}
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub fn free_port() -> u16 {
@@ -83,6 +124,7 @@ impl Workspace {
         for k in TERMIM_ENV {
             cmd.env_remove(k);
         }
+        cmd.env("TERMIM_EMBEDDED_IDLE_SECS", EMBEDDED_IDLE_SECS);
         cmd.env("HOME", self.dir.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env("RUST_BACKTRACE", "0");
@@ -92,6 +134,41 @@ impl Workspace {
 
     /// The same as a plain process (for the scripting commands), with its output.
     pub fn run(&self, exe: &Path, user: &str, args: &[&str]) -> std::process::Output {
+        self.plain(exe, user, args).output().expect("run termim")
+    }
+
+    /// [`Workspace::run`] that must finish within `deadline` (killed and a panic if not).
+    pub fn run_within(
+        &self,
+        exe: &Path,
+        user: &str,
+        args: &[&str],
+        deadline: Duration,
+    ) -> std::process::Output {
+        use std::process::Stdio;
+        let mut child = self
+            .plain(exe, user, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run termim");
+        let until = Instant::now() + deadline;
+        while matches!(child.try_wait(), Ok(None)) {
+            if Instant::now() > until {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("termim's output");
+                panic!(
+                    "termim {args:?} as {user} did not finish within {deadline:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait_with_output().expect("termim's output")
+    }
+
+    fn plain(&self, exe: &Path, user: &str, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(exe);
         cmd.arg("--data-dir")
             .arg(self.data_dir())
@@ -105,7 +182,14 @@ impl Workspace {
         for k in TERMIM_ENV {
             cmd.env_remove(k);
         }
-        cmd.output().expect("run termim")
+        cmd.env("TERMIM_EMBEDDED_IDLE_SECS", EMBEDDED_IDLE_SECS);
+        cmd
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        stop_embedded(&self.data_dir());
     }
 }
 

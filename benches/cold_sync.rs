@@ -67,7 +67,9 @@ async fn send_many(tim: &Tim, receiver: &str, group: &str, c: usize) {
             if m >= PER_CONVERSATION {
                 break;
             }
-            let created = tim.create_text_message(&support::text(c, m)).expect("create");
+            let created = tim
+                .create_text_message(&support::text(c, m))
+                .expect("create");
             let params = SendParams {
                 id: created.id,
                 receiver: receiver.into(),
@@ -103,7 +105,11 @@ async fn populate(root: &Path) {
     let (url, key) = (handle.url(), handle.app_key().clone());
     let peers = tempfile::tempdir().unwrap();
     let me_dir = tempfile::tempdir().unwrap();
-    login(&key, &url, me_dir.path(), ME).await.logout().await.unwrap();
+    login(&key, &url, me_dir.path(), ME)
+        .await
+        .logout()
+        .await
+        .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..8 {
         let (key, url, dir) = (key.clone(), url.clone(), peers.path().to_path_buf());
@@ -187,7 +193,10 @@ fn settled(text: &str) -> bool {
 
 impl Backend for Watch {
     type Error = std::convert::Infallible;
-    fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(&mut self, c: I) -> Result<(), Self::Error> {
+    fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(
+        &mut self,
+        c: I,
+    ) -> Result<(), Self::Error> {
         self.inner.draw(c)
     }
     fn hide_cursor(&mut self) -> Result<(), Self::Error> {
@@ -233,9 +242,10 @@ impl Backend for Watch {
             }
             if settled(&text) {
                 *done = Some((now - self.start, self.worst_gap));
-                let _ = self
-                    .keys
-                    .send(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+                let _ = self.keys.send(Event::Key(KeyEvent::new(
+                    KeyCode::Char('c'),
+                    KeyModifiers::CONTROL,
+                )));
             }
         }
         Ok(())
@@ -315,7 +325,11 @@ async fn tui_run(url: &str, key: &AppKey) -> (f64, f64) {
     )
     .await
     .expect("loop");
-    assert_eq!(app.conversations.len(), C2C + GROUPS, "the list is complete");
+    assert_eq!(
+        app.conversations.len(),
+        C2C + GROUPS,
+        "the list is complete"
+    );
     let (took, gap) = settled.lock().unwrap().expect("settled");
     (took.as_secs_f64(), gap.as_secs_f64() * 1000.0)
 }

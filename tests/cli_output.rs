@@ -429,7 +429,9 @@ fn the_sdk_cache_is_private() {
     let cache = s.client_dir("alice").join("client").join("alice");
     let files = tree(&cache, None);
     assert!(
-        files.iter().any(|f| f.ends_with("cache.db") && f.parent() != Some(&cache)),
+        files
+            .iter()
+            .any(|f| f.ends_with("cache.db") && f.parent() != Some(&cache)),
         "{files:?}"
     );
     assert_private(&files);

@@ -204,7 +204,7 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config) -> anyhow::Result<()> {
     // Config mistakes are reported before the terminal is taken over.
     let keymap = Keymap::load(Some(&cfg.keymap)).context("in the config's [keymap]")?;
     let theme = Theme::load(Some(&cfg.theme)).context("in the config's [theme]")?;
-    let session = session::connect(endpoint).await?;
+    let session = session::connect_ui(endpoint).await?;
     let tim = session.tim.clone();
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let _ = events_tx.send(SdkEvent::ConnectionChanged(tim.connection_state()));

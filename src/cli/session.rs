@@ -133,11 +133,26 @@ pub fn login_name() -> String {
 
 /// Connect and log in; with the embedded default, start it first if none runs.
 pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Session> {
+    connect_with(endpoint, false).await
+}
+
+/// [`connect`] for the messenger: with an explicit `--server` it does not wait for the
+/// server (`Tim::open`), so the cached history shows at once, also while the server is
+/// down, and the SDK keeps reconnecting.
+pub async fn connect_ui(endpoint: &Endpoint) -> anyhow::Result<Session> {
+    connect_with(endpoint, true).await
+}
+
+async fn connect_with(endpoint: &Endpoint, open_offline: bool) -> anyhow::Result<Session> {
     if let Some(url) = &endpoint.server {
         let sig = endpoint.sign(false)?;
-        let tim = Tim::login(endpoint.sdk_config(url), &endpoint.user, &sig)
-            .await
-            .map_err(|e| anyhow::anyhow!("login to {url} as {} failed: {e}", endpoint.user))?;
+        let config = endpoint.sdk_config(url);
+        let tim = if open_offline {
+            Tim::open(config, &endpoint.user, &sig).await
+        } else {
+            Tim::login(config, &endpoint.user, &sig).await
+        }
+        .map_err(|e| anyhow::anyhow!("login to {url} as {} failed: {e}", endpoint.user))?;
         return Ok(Session {
             tim,
             layout: endpoint.layout.clone(),

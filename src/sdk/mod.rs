@@ -427,12 +427,12 @@ impl Tim {
         Self::start(config, user_id, user_sig, false).await
     }
 
-    /// Like [`Tim::login`], but a server that cannot be reached is no error: the cache is
-    /// open at once (everything this device has can be read, drafts written, messages
-    /// created) and the session keeps connecting in the background with the usual backoff
-    /// (state `Disconnected` → `Connecting` → `Connected`, then the sync). A refused login
-    /// still fails here when the server answered; refused later, the state turns
-    /// `LoggedOut`. What an app that must open offline (the TUI) calls.
+    /// Like [`Tim::login`], but without waiting for the server: returns as soon as the
+    /// cache is open (everything this device has can be read, drafts written, messages
+    /// created) and connects in the background, with the usual backoff while the server
+    /// cannot be reached (state `Connecting` / `Disconnected` → `Connected`, then the
+    /// sync). A refused login turns the state `LoggedOut` (logged with its reason). What an
+    /// app that must open at once and offline (the TUI) calls.
     pub async fn open(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
         Self::start(config, user_id, user_sig, true).await
     }
@@ -477,17 +477,12 @@ impl Tim {
             }),
             session: Mutex::new(None),
         });
-        let first = match session::establish(&inner).await {
-            Ok(link) => {
-                inner.set_state(ConnectionState::Connected);
-                Some(link)
-            }
-            Err(e) if offline_ok && e.is_network() => {
-                tracing::info!(error = %e, "server unreachable; opening offline");
-                inner.set_state(ConnectionState::Disconnected);
-                None
-            }
-            Err(e) => return Err(e),
+        let first = if offline_ok {
+            None
+        } else {
+            let link = session::establish(&inner).await?;
+            inner.set_state(ConnectionState::Connected);
+            Some(link)
         };
         let handle = tokio::spawn(session::run(Arc::clone(&inner), first));
         *inner.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);

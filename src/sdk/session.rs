@@ -75,13 +75,7 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
 pub(crate) async fn run(inner: Arc<Inner>, first: Option<Link>) {
     let mut shutdown = inner.shutdown.subscribe();
     let mut backoff = Backoff::default();
-    if first.is_none() {
-        // Opened offline: the first attempt just failed; wait before the next.
-        tokio::select! {
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    // `None`: opened without waiting for the server (`Tim::open`); connect now.
     let mut next = first;
     loop {
         if *shutdown.borrow() || inner.logged_out.load(Ordering::SeqCst) {

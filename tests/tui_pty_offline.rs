@@ -1,0 +1,162 @@
+//! Issue 9.8: the messenger opens without its server. The real `termim` binary in a
+//! pseudo-terminal, pointed at a `termim serve` that is down: it shows the cached
+//! conversations and history at once, says it is not connected, and when the server comes
+//! back it connects and shows what it missed — without a restart.
+#![cfg(unix)]
+
+mod pty_support;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pty_support::{Pty, Workspace, free_port};
+
+const STEP: Duration = Duration::from_secs(30);
+
+fn exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_termim"))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path, port: u16) -> Server {
+    let mut child = Command::new(exe())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("termim serve");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("termim serve says where it listens")
+            .unwrap();
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server(child)
+}
+
+fn sig(server_dir: &Path, user: &str) -> String {
+    let out = Command::new(exe())
+        .args(["usersig", "--user", user, "--data-dir"])
+        .arg(server_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn script(ws: &Workspace, url: &str, user: &str, sig: &str, data: &Path, args: &[&str]) {
+    let out = Command::new(exe())
+        .args([
+            "--server",
+            url,
+            "--user",
+            user,
+            "--usersig",
+            sig,
+            "--data-dir",
+        ])
+        .arg(data)
+        .arg("--config")
+        .arg(ws.config())
+        .args(args)
+        .env_remove("TERMIM_SERVER")
+        .env("HOME", ws.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_messenger_opens_from_its_cache_while_the_server_is_down_and_connects_later() {
+    let ws = Workspace::new();
+    let server_dir = ws.path().join("server");
+    let port = free_port();
+    let url = format!("ws://127.0.0.1:{port}");
+    let mut server = serve(&server_dir, port);
+    let (alice, bob) = (sig(&server_dir, "alice"), sig(&server_dir, "bob"));
+    let bob_dir = ws.path().join("bob-data");
+    script(&ws, &url, "bob", &bob, &bob_dir, &["conversations"]);
+    script(
+        &ws,
+        &url,
+        "alice",
+        &alice,
+        &ws.data_dir(),
+        &["conversations"],
+    );
+    script(
+        &ws,
+        &url,
+        "bob",
+        &bob,
+        &bob_dir,
+        &["send", "--to", "alice", "before the outage 断线前"],
+    );
+    // alice's cache gets it.
+    script(
+        &ws,
+        &url,
+        "alice",
+        &alice,
+        &ws.data_dir(),
+        &["history", "c2c_bob"],
+    );
+    drop(server);
+
+    let mut cmd = ws.command(exe(), "alice", &["--server", &url, "--usersig", &alice]);
+    cmd.env_remove("TERMIM_SERVER");
+    let mut pty = Pty::spawn(cmd, 100, 30);
+    pty.wait_for("the cached conversation while offline", STEP, |s| {
+        s.contains("@bob") && s.contains("before the outage") && s.contains("offline")
+    });
+    // Its history opens from the cache.
+    pty.send(b"\r");
+    pty.wait_for("the cached history", STEP, |s| {
+        s.contains("Message bob") && s.contains("before the outage 断线前")
+    });
+
+    server = serve(&server_dir, port);
+    script(
+        &ws,
+        &url,
+        "bob",
+        &bob,
+        &bob_dir,
+        &["send", "--to", "alice", "after the outage"],
+    );
+    pty.wait_for("online with the missed message", STEP, |s| {
+        s.contains("● online") && s.contains("after the outage")
+    });
+    pty.send(b"\x03");
+    let status = pty.wait_exit(STEP);
+    assert!(status.success(), "{status:?}");
+    drop(server);
+}

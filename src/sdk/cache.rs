@@ -122,11 +122,11 @@ fn fail_orphaned_sends(conn: &mut Connection) -> Result<()> {
             .collect::<std::result::Result<_, _>>()?
     };
     for pid in pids.into_iter().filter(|p| !other_process_alive(*p)) {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE messages SET status = ?1, body = json_set(body, '$.status', ?1)
              WHERE status = 1 AND conversation_id != '' AND sender_pid = ?2",
-            params![MessageStatus::SendFail as u8, pid],
-        )?;
+        )?
+        .execute(params![MessageStatus::SendFail as u8, pid])?;
     }
     tx.commit()?;
     Ok(())
@@ -296,6 +296,9 @@ impl Cache {
         crate::private_fs::prepare_sqlite(path).map_err(TimError::database)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every statement of the hot paths is prepared once (a message stored through
+        // the search triggers compiles them too: re-preparing was a third of a sync).
+        conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         {
@@ -305,10 +308,8 @@ impl Cache {
         }
         migrate(&mut conn)?;
         fail_orphaned_sends(&mut conn)?;
-        conn.execute(
-            "DELETE FROM messages WHERE conversation_id = '' AND created_at < ?1",
-            params![now_secs() - CREATED_TTL_SECS],
-        )?;
+        conn.prepare_cached("DELETE FROM messages WHERE conversation_id = '' AND created_at < ?1")?
+            .execute(params![now_secs() - CREATED_TTL_SECS])?;
         Ok(Cache {
             conn: Mutex::new(conn),
             me: me.to_string(),
@@ -323,9 +324,8 @@ impl Cache {
             Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let owner: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [SERVER_KEY], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([SERVER_KEY], |r| r.get(0))
             .optional()
             .unwrap_or(None);
         if owner.is_some_and(|o| o != sdk_app_id.to_string()) {
@@ -333,15 +333,16 @@ impl Cache {
         }
         {
             let tx = write_tx(&mut conn)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![SERVER_KEY, sdk_app_id.to_string()],
-            )?;
+            )?
+            .execute(params![SERVER_KEY, sdk_app_id.to_string()])?;
             tx.commit()?;
         }
         // Everything into the main file, so it moves alone.
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.prepare_cached("PRAGMA wal_checkpoint(TRUNCATE)")?
+            .query_row([], |_| Ok(()))?;
         drop(conn);
         if let Some(dir) = to.parent() {
             crate::private_fs::create_dir_all(dir).map_err(TimError::database)?;
@@ -359,16 +360,13 @@ impl Cache {
     pub fn mark_server(&self, sdk_app_id: u64) -> Result<()> {
         let mut conn = self.lock();
         let known: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [SERVER_KEY], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([SERVER_KEY], |r| r.get(0))
             .optional()?;
         if known.is_none() {
             let tx = write_tx(&mut conn)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)",
-                params![SERVER_KEY, sdk_app_id.to_string()],
-            )?;
+            tx.prepare_cached("INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)")?
+                .execute(params![SERVER_KEY, sdk_app_id.to_string()])?;
             tx.commit()?;
         }
         Ok(())
@@ -388,11 +386,11 @@ impl Cache {
 
     pub fn set_cursor(&self, cursor: u64) -> Result<()> {
         let conn = self.lock();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO meta(key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![CURSOR_KEY, cursor.to_string()],
-        )?;
+        )?
+        .execute(params![CURSOR_KEY, cursor.to_string()])?;
         Ok(())
     }
 
@@ -401,12 +399,12 @@ impl Cache {
     /// Keep a freshly created (not yet sent) message.
     pub fn insert_created(&self, msg: &Message) -> Result<()> {
         let conn = self.lock();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO messages(local_id, msg_id, conversation_id, is_self, seq, order_seq,
                  order_sub, status, created_at, body)
              VALUES (?1, '', '', 1, 0, 0, 0, ?2, ?3, ?4)",
-            params![msg.id, msg.status as u8, now_secs(), to_json(msg)?],
-        )?;
+        )?
+        .execute(params![msg.id, msg.status as u8, now_secs(), to_json(msg)?])?;
         Ok(())
     }
 
@@ -420,11 +418,8 @@ impl Cache {
     pub fn find_by_msg_id(&self, msg_id: &str) -> Result<Option<Message>> {
         let conn = self.lock();
         let body: Option<String> = conn
-            .query_row(
-                "SELECT body FROM messages WHERE msg_id = ?1 AND msg_id != ''",
-                [msg_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT body FROM messages WHERE msg_id = ?1 AND msg_id != ''")?
+            .query_row([msg_id], |r| r.get(0))
             .optional()?;
         body.as_deref().map(from_json).transpose()
     }
@@ -433,19 +428,18 @@ impl Cache {
     pub fn position(&self, conversation_id: &str, msg_id: &str) -> Result<Option<Position>> {
         let conn = self.lock();
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT order_seq, order_sub, seq FROM messages
                  WHERE conversation_id = ?1 AND (msg_id = ?2 OR (is_self = 1 AND local_id = ?2))
                  ORDER BY msg_id = ?2 DESC LIMIT 1",
-                params![conversation_id, msg_id],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
+            )?
+            .query_row(params![conversation_id, msg_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
             .optional()?;
         Ok(row.map(|(seq, sub, s)| Position {
             key: OrderKey { seq, sub },
@@ -470,11 +464,13 @@ impl Cache {
         msg.status = MessageStatus::Sending;
         let conv = conversation_of(&self.me, &msg);
         let anchor = max_seq(&tx, &conv)? as i64;
-        let updated = tx.execute(
-            "UPDATE messages SET conversation_id = ?2, status = ?3, order_seq = ?4,
+        let updated = tx
+            .prepare_cached(
+                "UPDATE messages SET conversation_id = ?2, status = ?3, order_seq = ?4,
                  order_sub = ?5, body = ?6, sender_pid = ?7
              WHERE is_self = 1 AND local_id = ?1",
-            params![
+            )?
+            .execute(params![
                 msg.id,
                 conv,
                 msg.status as u8,
@@ -482,24 +478,23 @@ impl Cache {
                 now_ms(),
                 to_json(&msg)?,
                 std::process::id()
-            ],
-        )?;
+            ])?;
         if updated == 0 {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO messages(local_id, msg_id, conversation_id, is_self, seq, order_seq,
                      order_sub, status, created_at, body, sender_pid)
                  VALUES (?1, '', ?2, 1, 0, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    msg.id,
-                    conv,
-                    anchor,
-                    now_ms(),
-                    msg.status as u8,
-                    now_secs(),
-                    to_json(&msg)?,
-                    std::process::id()
-                ],
-            )?;
+            )?
+            .execute(params![
+                msg.id,
+                conv,
+                anchor,
+                now_ms(),
+                msg.status as u8,
+                now_secs(),
+                to_json(&msg)?,
+                std::process::id()
+            ])?;
         }
         tx.commit()?;
         Ok(msg)
@@ -517,10 +512,8 @@ impl Cache {
             return Ok(Some(msg));
         }
         msg.status = MessageStatus::SendFail;
-        tx.execute(
-            "UPDATE messages SET status = ?2, body = ?3 WHERE row_id = ?1",
-            params![row_id, msg.status as u8, to_json(&msg)?],
-        )?;
+        tx.prepare_cached("UPDATE messages SET status = ?2, body = ?3 WHERE row_id = ?1")?
+            .execute(params![row_id, msg.status as u8, to_json(&msg)?])?;
         tx.commit()?;
         Ok(Some(msg))
     }
@@ -547,10 +540,8 @@ impl Cache {
         }
         if !is_stored(&msg) {
             // Online-only: delivered, never stored (not even here).
-            tx.execute(
-                "DELETE FROM messages WHERE is_self = 1 AND local_id = ?1",
-                [local_id],
-            )?;
+            tx.prepare_cached("DELETE FROM messages WHERE is_self = 1 AND local_id = ?1")?
+                .execute([local_id])?;
             tx.commit()?;
             return Ok(AckOutcome {
                 message: msg,
@@ -811,11 +802,10 @@ impl Cache {
             for id in stale {
                 // Gone on the server (deleted on another device, or a group I left): its
                 // messages go too, as with a local delete.
-                tx.execute(
-                    "DELETE FROM conversations WHERE conversation_id = ?1",
-                    [&id],
-                )?;
-                tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [&id])?;
+                tx.prepare_cached("DELETE FROM conversations WHERE conversation_id = ?1")?
+                    .execute([&id])?;
+                tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1")?
+                    .execute([&id])?;
                 out.deleted.push(id);
             }
         }
@@ -854,14 +844,11 @@ impl Cache {
         let mut conn = self.lock();
         let tx = write_tx(&mut conn)?;
         let before = total_unread(&tx)?;
-        let n = tx.execute(
-            "DELETE FROM conversations WHERE conversation_id = ?1",
-            [conversation_id],
-        )?;
-        tx.execute(
-            "DELETE FROM messages WHERE conversation_id = ?1",
-            [conversation_id],
-        )?;
+        let n = tx
+            .prepare_cached("DELETE FROM conversations WHERE conversation_id = ?1")?
+            .execute([conversation_id])?;
+        tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1")?
+            .execute([conversation_id])?;
         let after = total_unread(&tx)?;
         tx.commit()?;
         Ok((n > 0, (before != after).then_some(after)))
@@ -902,11 +889,15 @@ impl Cache {
         conv.draft_text = text.map(str::to_string);
         conv.draft_timestamp = text.map(|_| now_secs());
         save_conversation(&tx, &conv, None)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE conversations SET draft_text = ?2, draft_timestamp = ?3
              WHERE conversation_id = ?1",
-            params![conversation_id, conv.draft_text, conv.draft_timestamp],
-        )?;
+        )?
+        .execute(params![
+            conversation_id,
+            conv.draft_text,
+            conv.draft_timestamp
+        ])?;
         tx.commit()?;
         Ok(ConvChange {
             conversation: conv,
@@ -919,20 +910,18 @@ impl Cache {
 /// detected by what is missing, as the server's store does).
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = write_tx(conn)?;
-    let has_search: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_search')",
-        [],
+    let has_search: bool = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_search')")?.query_row([],
         |r| r.get(0),
     )?;
     if !has_search {
         // Table, triggers and the rows of the messages already cached: all or nothing.
         tx.execute_batch(&super::search::migration_sql())?;
     }
-    let has_pid: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'sender_pid')",
-        [],
-        |r| r.get(0),
-    )?;
+    let has_pid: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'sender_pid')",
+        )?
+        .query_row([], |r| r.get(0))?;
     if !has_pid {
         tx.execute_batch("ALTER TABLE messages ADD COLUMN sender_pid INTEGER NOT NULL DEFAULT 0")?;
     }
@@ -944,37 +933,32 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn get_cursor(conn: &Connection) -> Result<u64> {
     let v: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [CURSOR_KEY], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([CURSOR_KEY], |r| r.get(0))
         .optional()?;
     Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
 fn write_cursor(conn: &Connection, cursor: u64) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![CURSOR_KEY, cursor.to_string()],
-    )?;
+    )?
+    .execute(params![CURSOR_KEY, cursor.to_string()])?;
     Ok(())
 }
 
 fn max_seq(conn: &Connection, conversation_id: &str) -> Result<u64> {
-    let v: Option<i64> = conn.query_row(
-        "SELECT MAX(seq) FROM messages WHERE conversation_id = ?1",
-        [conversation_id],
-        |r| r.get(0),
-    )?;
+    let v: Option<i64> = conn
+        .prepare_cached("SELECT MAX(seq) FROM messages WHERE conversation_id = ?1")?
+        .query_row([conversation_id], |r| r.get(0))?;
     Ok(v.unwrap_or(0).max(0) as u64)
 }
 
 fn total_unread(conn: &Connection) -> Result<u64> {
-    let v: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(unread_count), 0) FROM conversations",
-        [],
-        |r| r.get(0),
-    )?;
+    let v: i64 = conn
+        .prepare_cached("SELECT COALESCE(SUM(unread_count), 0) FROM conversations")?
+        .query_row([], |r| r.get(0))?;
     Ok(v.max(0) as u64)
 }
 
@@ -983,12 +967,13 @@ fn find_own_row(conn: &Connection, local_id: &str) -> Result<Option<(i64, Messag
         return Ok(None);
     }
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT row_id, body FROM messages WHERE is_self = 1 AND local_id = ?1
              ORDER BY row_id LIMIT 1",
-            [local_id],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )
+        )?
+        .query_row([local_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?;
     match row {
         Some((id, body)) => Ok(Some((id, from_json(&body)?))),
@@ -1000,11 +985,10 @@ fn find_own_row(conn: &Connection, local_id: &str) -> Result<Option<(i64, Messag
 /// one of my own rows by creation id (a send whose ack we missed). Local fields survive.
 fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<Upserted> {
     let existing = tx
-        .query_row(
-            "SELECT row_id, body FROM messages WHERE msg_id = ?1 AND msg_id != ''",
-            [&msg.msg_id],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )
+        .prepare_cached("SELECT row_id, body FROM messages WHERE msg_id = ?1 AND msg_id != ''")?
+        .query_row([&msg.msg_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?;
     let existing = match existing {
         Some((id, body)) => Some((id, from_json::<Message>(&body)?)),
@@ -1023,22 +1007,22 @@ fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<Upserted> {
             if msg.id.is_empty() {
                 msg.id = old.id;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE messages SET local_id = ?2, msg_id = ?3, conversation_id = ?4,
                      is_self = ?5, seq = ?6, order_seq = ?6, order_sub = 0, status = ?7,
                      body = ?8
                  WHERE row_id = ?1",
-                params![
-                    row_id,
-                    msg.id,
-                    msg.msg_id,
-                    conversation_id,
-                    msg.is_self,
-                    seq,
-                    msg.status as u8,
-                    to_json(&msg)?
-                ],
-            )?;
+            )?
+            .execute(params![
+                row_id,
+                msg.id,
+                msg.msg_id,
+                conversation_id,
+                msg.is_self,
+                seq,
+                msg.status as u8,
+                to_json(&msg)?
+            ])?;
             Ok(Upserted {
                 message: msg,
                 inserted: false,
@@ -1046,21 +1030,21 @@ fn upsert_remote(tx: &Transaction<'_>, mut msg: Message) -> Result<Upserted> {
             })
         }
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO messages(local_id, msg_id, conversation_id, is_self, seq, order_seq,
                      order_sub, status, created_at, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8)",
-                params![
-                    msg.id,
-                    msg.msg_id,
-                    conversation_id,
-                    msg.is_self,
-                    seq,
-                    msg.status as u8,
-                    now_secs(),
-                    to_json(&msg)?
-                ],
-            )?;
+            )?
+            .execute(params![
+                msg.id,
+                msg.msg_id,
+                conversation_id,
+                msg.is_self,
+                seq,
+                msg.status as u8,
+                now_secs(),
+                to_json(&msg)?
+            ])?;
             Ok(Upserted {
                 message: msg,
                 inserted: true,
@@ -1083,19 +1067,18 @@ fn load_conversation(
     conversation_id: &str,
 ) -> Result<Option<(Conversation, u64)>> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT body, draft_text, draft_timestamp, server_seq FROM conversations
              WHERE conversation_id = ?1",
-            [conversation_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            },
-        )
+        )?
+        .query_row([conversation_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
         .optional()?;
     match row {
         Some((body, draft, draft_ts, server_seq)) => {
@@ -1119,7 +1102,7 @@ fn save_conversation(
     let mut body = conv.clone();
     body.draft_text = None;
     body.draft_timestamp = None;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversations(conversation_id, is_pinned, orderkey, unread_count, server_seq,
              draft_text, draft_timestamp, body)
          VALUES (?1, ?2, ?3, ?4, COALESCE(?5, 0), ?6, ?7, ?8)
@@ -1128,17 +1111,17 @@ fn save_conversation(
              unread_count = excluded.unread_count,
              server_seq = MAX(conversations.server_seq, COALESCE(?5, 0)),
              body = excluded.body",
-        params![
-            conv.conversation_id,
-            conv.is_pinned,
-            conv.orderkey as i64,
-            conv.unread_count as i64,
-            server_seq.map(|s| s as i64),
-            conv.draft_text,
-            conv.draft_timestamp,
-            to_json(&body)?
-        ],
-    )?;
+    )?
+    .execute(params![
+        conv.conversation_id,
+        conv.is_pinned,
+        conv.orderkey as i64,
+        conv.unread_count as i64,
+        server_seq.map(|s| s as i64),
+        conv.draft_text,
+        conv.draft_timestamp,
+        to_json(&body)?
+    ])?;
     Ok(())
 }
 
@@ -1201,11 +1184,8 @@ fn merge_one(
         normalize(me, last);
         last.status = MessageStatus::SendSucc;
         if let Some(body) = tx
-            .query_row(
-                "SELECT body FROM messages WHERE msg_id = ?1 AND msg_id != ''",
-                [&last.msg_id],
-                |r| r.get::<_, String>(0),
-            )
+            .prepare_cached("SELECT body FROM messages WHERE msg_id = ?1 AND msg_id != ''")?
+            .query_row([&last.msg_id], |r| r.get::<_, String>(0))
             .optional()?
         {
             let local: Message = from_json(&body)?;

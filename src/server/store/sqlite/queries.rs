@@ -574,7 +574,10 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
     let newest: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(pos), 0) FROM messages")?
         .query_row([], |r| r.get(0))?;
-    let mut found: Vec<(u64, String)> = Vec::new();
+    // Each conversation's messages past the cursor, in seq (= pos) order, are read in
+    // growing chunks and merged by pos: a page reads what it returns plus at most one
+    // chunk per conversation, not a page's worth from every conversation.
+    let mut heads: Vec<SyncHead> = Vec::new();
     for row in conv_rows(&tx, user)? {
         if row.stores_nothing() {
             continue;
@@ -609,37 +612,39 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
                 lo = mid + 1;
             }
         }
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT pos, body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND pos > ?4 \
-             AND {VISIBLE_TO_3} ORDER BY seq LIMIT ?5"
-        ))?;
-        let rows = stmt.query_map(
-            params![
-                row.conv_id,
-                lo as i64,
-                user,
-                cursor as i64,
-                count as i64 + 1
-            ],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
-        )?;
-        for r in rows {
-            found.push(r?);
+        heads.push(SyncHead {
+            conv_id: row.conv_id,
+            next_seq: lo,
+            chunk: SYNC_FIRST_CHUNK,
+            buffered: std::collections::VecDeque::new(),
+            done: false,
+        });
+    }
+    let mut queue = std::collections::BinaryHeap::new();
+    for (i, head) in heads.iter_mut().enumerate() {
+        if let Some(pos) = head.peek(&tx, user, cursor)? {
+            queue.push(std::cmp::Reverse((pos, i)));
+        }
+    }
+    let mut found: Vec<(u64, String)> = Vec::new();
+    let mut bytes = 0;
+    let mut finished = true;
+    while let Some(std::cmp::Reverse((_, i))) = queue.pop() {
+        let Some((pos, body)) = heads[i].buffered.pop_front() else {
+            continue;
+        };
+        // Bound the page by count and bytes (always at least one message).
+        if found.len() == count || (!found.is_empty() && bytes + body.len() + 1 > SYNC_PAGE_BYTES) {
+            finished = false;
+            break;
+        }
+        bytes += body.len() + 1;
+        found.push((pos, body));
+        if let Some(next) = heads[i].peek(&tx, user, cursor)? {
+            queue.push(std::cmp::Reverse((next, i)));
         }
     }
     drop(tx);
-    found.sort_unstable_by_key(|(pos, _)| *pos);
-    let mut finished = found.len() <= count;
-    found.truncate(count);
-    // Bound the frame too: stop at SYNC_PAGE_BYTES (always at least one message).
-    let mut bytes = 0;
-    if let Some(cut) = found.iter().position(|(_, body)| {
-        bytes += body.len() + 1;
-        bytes > SYNC_PAGE_BYTES
-    }) {
-        found.truncate(cut.max(1));
-        finished = false;
-    }
     let new_cursor = if finished {
         cursor.max(newest as u64)
     } else {
@@ -650,4 +655,47 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
         r#"{{"messageList":[{}],"cursor":{new_cursor},"isFinished":{finished}}}"#,
         bodies.join(",")
     )))
+}
+
+/// Messages a conversation's first sync chunk reads; each next chunk doubles, up to a page.
+const SYNC_FIRST_CHUNK: usize = 16;
+
+/// One conversation's place in a `sync` merge.
+struct SyncHead {
+    conv_id: i64,
+    /// The next seq to read from.
+    next_seq: u64,
+    chunk: usize,
+    /// Read, visible, past the cursor, not yet taken: (pos, body), in pos order.
+    buffered: std::collections::VecDeque<(u64, String)>,
+    done: bool,
+}
+
+impl SyncHead {
+    /// The pos of the next message, reading the next chunk when the buffer is empty.
+    fn peek(&mut self, tx: &Connection, user: &str, cursor: u64) -> Result<Option<u64>, OpError> {
+        if self.buffered.is_empty() && !self.done {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT pos, seq, body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND pos > ?4 \
+                 AND {VISIBLE_TO_3} ORDER BY seq LIMIT ?5"
+            ))?;
+            let mut rows = stmt.query(params![
+                self.conv_id,
+                self.next_seq as i64,
+                user,
+                cursor as i64,
+                self.chunk as i64
+            ])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                n += 1;
+                let (pos, seq, body): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                self.next_seq = seq as u64 + 1;
+                self.buffered.push_back((pos as u64, body));
+            }
+            self.done = n < self.chunk;
+            self.chunk = (self.chunk * 2).min(limits::PAGE_MAX + 1);
+        }
+        Ok(self.buffered.front().map(|(pos, _)| *pos))
+    }
 }

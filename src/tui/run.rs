@@ -31,6 +31,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::app::App;
+use super::backend::SafeBackend;
 use super::editor::{self, EditorError};
 use super::effect::{Effect, EffectResult, EffectRunner};
 use super::event::SdkEvent;
@@ -99,14 +100,16 @@ fn enter_full_screen(options: &RunOptions) -> io::Result<()> {
         MOUSE_CAPTURED.store(true, Ordering::SeqCst);
     }
     // Shift-Enter (and other modified keys) reach us on terminals that speak the
-    // kitty keyboard protocol.
-    if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
-        execute!(
-            out,
-            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
-        )?;
-        KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
-    }
+    // kitty keyboard protocol. Pushed without asking first: the question
+    // (`supports_keyboard_enhancement`) waits for an answer, up to 2 s before the first
+    // frame on a terminal (or tmux, or an ssh link) that answers late or never, while a
+    // terminal without the protocol ignores the push (and the pop on restore) as an
+    // unknown CSI sequence.
+    execute!(
+        out,
+        PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+    )?;
+    KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
     Ok(())
 }
 
@@ -252,8 +255,7 @@ impl TerminalHost for CrosstermHost {
         enable_raw_mode()?;
         // Dropping an `EventStream` whose reader thread was not polling (it had just
         // delivered the key that got us here) leaves a wake-up pending in crossterm's
-        // global reader; the next poll would end early with "interrupted", and the
-        // terminal queries below would then time out. Take it now.
+        // global reader; the next poll would end early with "interrupted". Take it now.
         for _ in 0..4 {
             if crossterm::event::poll(Duration::ZERO).is_ok() {
                 break;
@@ -386,29 +388,10 @@ pub fn system_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The local UTC offset in seconds, asked of `date +%z` (sound in a threaded
-/// program, unlike reading libc's timezone state); 0 (UTC) if that fails. Call it
-/// once at start-up.
+/// The local UTC offset in seconds now, worked out in-process (see
+/// [`super::clock::local_utc_offset`]): no child process before the first frame.
 pub fn detect_utc_offset() -> i32 {
-    let Ok(out) = std::process::Command::new("date").arg("+%z").output() else {
-        return 0;
-    };
-    parse_utc_offset(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or(0)
-}
-
-/// "+0800" → 28800, "-0530" → -19800.
-pub fn parse_utc_offset(s: &str) -> Option<i32> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    if rest.len() != 4 || !rest.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let h: i32 = rest[..2].parse().ok()?;
-    let m: i32 = rest[2..].parse().ok()?;
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+    super::clock::local_utc_offset(system_now())
 }
 
 /// Run the UI on the real terminal until the user quits. `sdk_events` is the SDK's
@@ -421,7 +404,9 @@ pub async fn run<R: EffectRunner>(
 ) -> Result<App, RunError> {
     install_panic_hook();
     let guard = TerminalGuard::enter(&options)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    // `SafeBackend`: no ghost cells around grapheme clusters, and no cursor-position
+    // query (which `clear` would otherwise send and wait for) before the first frame.
+    let mut terminal = Terminal::new(SafeBackend::new(CrosstermBackend::new(io::stdout())))?;
     terminal.clear()?;
     let initial = app.start();
     let input = TerminalInput::new();
@@ -639,20 +624,4 @@ where
         .map_err(|e| RunError::Draw(e.to_string()))?;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, runner.shutdown()).await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_offsets_parse() {
-        assert_eq!(parse_utc_offset("+0800"), Some(28_800));
-        assert_eq!(parse_utc_offset("-0530"), Some(-19_800));
-        assert_eq!(parse_utc_offset("+0000"), Some(0));
-        assert_eq!(parse_utc_offset("0800"), None);
-        assert_eq!(parse_utc_offset("+08"), None);
-        assert_eq!(parse_utc_offset("+2500"), None);
-        assert_eq!(parse_utc_offset(""), None);
-    }
 }

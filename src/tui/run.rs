@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-    EnableFocusChange, EnableMouseCapture, Event, EventStream, KeyboardEnhancementFlags,
-    PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+    EnableFocusChange, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyModifiers,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -35,6 +35,7 @@ use super::backend::SafeBackend;
 use super::editor::{self, EditorError};
 use super::effect::{Effect, EffectResult, EffectRunner};
 use super::event::SdkEvent;
+use super::keymap::is_press;
 use super::update::{handle_event, update};
 use super::view::render;
 
@@ -42,6 +43,13 @@ use super::view::render;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// At most this many queued inputs are applied before a frame is drawn anyway.
 const COALESCE_MAX: usize = 1024;
+/// A bracketed paste ends at the first `ESC [ 201 ~`, and a pasted blob containing
+/// that sequence cannot be told apart from the real end at the byte level: the rest
+/// would arrive as keystrokes (Enter sends, Ctrl-C quits). So keys that arrive right
+/// after a paste, in the same input burst, before the input has been quiet this long,
+/// are part of the paste: appended to it as text, never run as commands. A person
+/// cannot type that fast after pasting; a terminal delivers one paste in one burst.
+pub const PASTE_QUIET: Duration = Duration::from_millis(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -451,6 +459,70 @@ fn perform<R: EffectRunner>(
     own
 }
 
+/// The text a key stands for inside a paste (see [`PASTE_QUIET`]): what the terminal
+/// sent for it, with control characters made visible by `neutralize_pasted` later.
+/// Keys that are not text in any sense (arrows, function keys) are dropped.
+fn key_as_pasted_text(key: &KeyEvent) -> Option<String> {
+    if !is_press(key) {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let mut text = String::new();
+    if alt {
+        text.push('\u{1b}');
+    }
+    match key.code {
+        KeyCode::Char(c) if ctrl && c.is_ascii_alphabetic() => {
+            text.push(char::from(c.to_ascii_lowercase() as u8 & 0x1f));
+        }
+        KeyCode::Char(c) if ctrl => match c {
+            ' ' | '@' => text.push('\0'),
+            '[' | '\\' | ']' | '^' | '_' => text.push(char::from(c as u8 & 0x1f)),
+            c => text.push(c),
+        },
+        KeyCode::Char(c) => text.push(c),
+        KeyCode::Enter => text.push('\n'),
+        KeyCode::Tab => text.push('\t'),
+        KeyCode::BackTab => text.push_str("\u{1b}[Z"),
+        KeyCode::Backspace => text.push('\u{7f}'),
+        KeyCode::Esc => text.push('\u{1b}'),
+        _ => return None,
+    }
+    Some(text)
+}
+
+/// Finish the paste that began with `first`: every paste and key that follows before
+/// the input is quiet for [`PASTE_QUIET`] is part of it. Returns the whole paste,
+/// neutralised, and the input that ended it early (anything but a key or a paste).
+async fn gather_paste<S>(input: &mut S, first: String) -> (String, Option<Wake>)
+where
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let mut text = first;
+    let mut keys = 0usize;
+    let ended_by = loop {
+        match tokio::time::timeout(PASTE_QUIET, input.next()).await {
+            Err(_quiet) => break None,
+            Ok(Some(Ok(Event::Paste(more)))) => text.push_str(&more),
+            Ok(Some(Ok(Event::Key(key)))) => {
+                if let Some(t) = key_as_pasted_text(&key) {
+                    keys += 1;
+                    text.push_str(&t);
+                }
+            }
+            Ok(other) => break Some(Wake::Input(other)),
+        }
+    };
+    if keys > 0 {
+        tracing::info!(
+            keys,
+            "keys right after a paste were taken as pasted text (an inner ESC[201~?)"
+        );
+    }
+    (super::text::neutralize_pasted(&text), ended_by)
+}
+
 /// What woke the loop.
 enum Wake {
     Input(Option<io::Result<Event>>),
@@ -558,11 +630,19 @@ where
             _ = ticker.tick() => Wake::Tick,
         };
         let mut pending = Some(wake);
+        // Input that ended a paste early (see `gather_paste`), handled next.
+        let mut carried: Option<Wake> = None;
         let mut handled = 0;
         // Apply this wake-up and everything already queued, then draw once.
         while let Some(w) = pending.take() {
             handled += 1;
             let effects = match w {
+                Wake::Input(Some(Ok(Event::Paste(first)))) => {
+                    dirty = true;
+                    let (text, ended_by) = gather_paste(&mut input, first).await;
+                    carried = ended_by;
+                    handle_event(app, Event::Paste(text))
+                }
                 Wake::Input(Some(Ok(ev))) => {
                     dirty = true;
                     handle_event(app, ev)
@@ -602,7 +682,9 @@ where
             if app.should_quit || handled >= COALESCE_MAX {
                 break;
             }
-            pending = if let Ok(res) = results_rx.try_recv() {
+            pending = if let Some(w) = carried.take() {
+                Some(w)
+            } else if let Ok(res) = results_rx.try_recv() {
                 Some(Wake::Result(res))
             } else if let Ok(ev) = sdk_events.try_recv() {
                 Some(Wake::Sdk(ev))

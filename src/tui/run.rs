@@ -389,6 +389,16 @@ where
     Ok(result)
 }
 
+/// Ctrl-L: clear the terminal and forget what ratatui believes is on it, so the next
+/// frame writes every cell (whatever else scribbled on the screen is gone).
+fn redraw_everything<B>(terminal: &mut Terminal<B>) -> Result<(), RunError>
+where
+    B: Backend,
+    B::Error: std::fmt::Display,
+{
+    terminal.clear().map_err(|e| RunError::Draw(e.to_string()))
+}
+
 /// Unix time now, seconds.
 pub fn system_now() -> i64 {
     SystemTime::now()
@@ -594,6 +604,10 @@ where
     update(app, Action::Tick(now()));
     let mut own = perform(initial, runner, &results_tx);
     while let Some(effect) = own.pop_front() {
+        if effect == Effect::Redraw {
+            redraw_everything(terminal)?;
+            continue;
+        }
         let result = lend_terminal(terminal, host, app, effect).await?;
         own.extend(perform(app.apply_result(result), runner, &results_tx));
     }
@@ -674,8 +688,12 @@ where
             let effects = copy_to_clipboard(host, effects);
             let mut own = perform(effects, runner, &results_tx);
             while let Some(effect) = own.pop_front() {
-                let result = lend_terminal(terminal, host, app, effect).await?;
                 dirty = true;
+                if effect == Effect::Redraw {
+                    redraw_everything(terminal)?;
+                    continue;
+                }
+                let result = lend_terminal(terminal, host, app, effect).await?;
                 let effects = copy_to_clipboard(host, app.apply_result(result));
                 own.extend(perform(effects, runner, &results_tx));
             }

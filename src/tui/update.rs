@@ -117,6 +117,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             Action::Help
             | Action::Quit
             | Action::Suspend
+            | Action::Redraw
             | Action::Tick(_)
             | Action::Resize(..)
             | Action::TerminalFocus(_) => {}
@@ -144,6 +145,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             action,
             Action::Quit
                 | Action::Suspend
+                | Action::Redraw
                 | Action::Tick(_)
                 | Action::Resize(..)
                 | Action::TerminalFocus(_)
@@ -430,6 +432,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ExternalEditor => super::editor::open(app),
         Action::Suspend => super::editor::suspend(app),
+        Action::Redraw => vec![Effect::Redraw],
         // Overlay-only actions (routed above); nothing to do elsewhere.
         Action::Confirm
         | Action::SelectAll

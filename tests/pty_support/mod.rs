@@ -308,6 +308,12 @@ impl Pty {
         w.flush().expect("flush the pty");
     }
 
+    /// Write `bytes` onto the emulated screen as if another program had written to the
+    /// terminal behind termim's back (termim does not see them).
+    pub fn scribble(&self, bytes: &[u8]) {
+        self.lock().parser.process(bytes);
+    }
+
     /// Type text (UTF-8 as a terminal sends it).
     pub fn type_text(&self, text: &str) {
         self.send(text.as_bytes());

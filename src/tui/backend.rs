@@ -78,28 +78,45 @@ impl Shadow {
     }
 
     /// `cell` drawn at (x, y): it covers the cells its width spans (blank, as ratatui
-    /// resets them), and uncovers what the glyph it replaced covered.
+    /// resets them); the glyphs it overwrites are gone, and so is their cover of the
+    /// cells after it (a terminal erases a wide character written over).
     fn set(&mut self, x: u16, y: u16, cell: &Cell) {
         let Some(i) = self.index(x, y) else { return };
-        let old = if self.covered[i] {
-            1
-        } else {
-            self.cells[i].cell_width().max(1)
-        };
         let new = cell.cell_width().max(1);
+        // How far the glyphs under the new one reached.
+        let mut reach = x.saturating_add(new);
+        for dx in 0..new {
+            let px = x.saturating_add(dx);
+            reach = reach.max(px.saturating_add(self.glyph_width(px, y)));
+        }
         self.cells[i] = cell.clone();
         self.covered[i] = false;
-        for dx in 1..old.max(new) {
+        for dx in 1..new {
             let Some(j) = self.index(x.saturating_add(dx), y) else {
                 break;
             };
-            if dx < new {
-                self.cells[j] = Cell::default();
-                self.covered[j] = true;
-            } else {
-                self.covered[j] = false;
-            }
+            self.cells[j] = Cell::default();
+            self.covered[j] = true;
         }
+        for cx in x.saturating_add(new)..reach {
+            let Some(j) = self.index(cx, y) else { break };
+            self.covered[j] = false;
+        }
+    }
+
+    /// Is (x, y) a column covered by a cluster (VS16 emoji, flag, …) to its left?
+    fn covered_by_cluster(&self, x: u16, y: u16) -> bool {
+        let mut cx = x;
+        while let Some(i) = self.index(cx, y) {
+            if !self.covered[i] {
+                return cx != x && is_cluster(self.cells[i].symbol());
+            }
+            let Some(left) = cx.checked_sub(1) else {
+                return false;
+            };
+            cx = left;
+        }
+        false
     }
 
     fn clear(&mut self, from: usize, to: usize) {
@@ -167,12 +184,7 @@ impl<B: Backend> SafeBackend<B> {
                 continue;
             }
             let old_w = self.shadow.glyph_width(x, y);
-            if old_w == 0
-                && self
-                    .shadow
-                    .index(x, y)
-                    .is_some_and(|i| self.shadow.covered[i])
-            {
+            if old_w == 0 && cell.symbol() == " " && self.shadow.covered_by_cluster(x, y) {
                 // ratatui's own write to a column a VS16 emoji covers: blanked before the
                 // emoji already; after it, on a terminal that drew the emoji wide, the
                 // cursor is past this column and the blank would land on the next cell.
@@ -393,6 +405,16 @@ mod tests {
         let shown = draw_frames(&[&[&first]], true);
         // While shown, the columns ratatui believes blank are blank: the spill is gone.
         assert!(!shown[0].contains('👧'), "{shown:?}");
+    }
+
+    #[test]
+    fn wide_characters_shifted_left_are_all_drawn() {
+        // 收 and 到 move one column left: the old 到 covered the column the new 到
+        // starts in.
+        let rows = draw_frames(&[&[" 收到 x"], &["收到 ✓"]], true);
+        assert_eq!(rows[0].trim_end(), "收到 ✓", "{rows:?}");
+        let rows = draw_frames(&[&["a🇯🇵🇯🇵b"], &["🇯🇵🇯🇵c"]], true);
+        assert_eq!(rows[0].trim_end(), "🇯🇵🇯🇵c", "{rows:?}");
     }
 
     #[test]

@@ -1,20 +1,29 @@
-//! Start-up benchmark of the real binary (issue 3, item 7): with 1,000 conversations and
-//! 200,000 cached messages, how long from launching `termim` in a terminal until the
-//! first frame is drawn, and until the frame shows the loaded conversation list; how
-//! long opening the top conversation takes; and the process's memory (VmRSS, VmHWM from
-//! /proc) once the list is shown and after opening.
+//! Start-up benchmark of the real binary (issue 3, item 7; issue 17, item 2): with 1,000
+//! conversations and 200,000 cached messages, how long from launching `termim` in a
+//! terminal until the first frame is drawn, and until the frame shows the loaded
+//! conversation list; how long opening the top conversation takes; and the process's
+//! memory (VmRSS, VmHWM from /proc) once the list is shown and after opening.
 //!
 //! `cargo bench --bench tui_startup` (the data set is built on the first run, see
-//! `benches/support`). Each run launches the release binary in a 200×60 pseudo-terminal
-//! that answers the terminal queries a real terminal answers, times the frames as their
-//! bytes are read, then quits with `q` (exit status checked).
+//! `benches/support`). Each run launches the release binary in a 200×60 pseudo-terminal,
+//! times the frames as their bytes are read, then quits with `q` (exit status checked).
 //!
 //! Two set-ups: `embedded` is plain `termim` (it hosts the server on the data set in its
 //! own process, and the demo's echo bot); `client` is `termim --server URL` against a
 //! separate `termim serve` process, so only the client is measured.
 //!
-//! `TERMIM_BENCH_RUNS` (default 10) sets the runs per set-up; one warm-up run is not
-//! counted.
+//! Four terminals, because a real one is not as quick as a test pseudo-terminal:
+//! - `pty`: answers the terminal queries (device attributes, cursor position) at once;
+//! - `pty-late`: answers them after 200 ms (tmux under load, ssh);
+//! - `pty-mute`: never answers them (terminals and multiplexers that ignore a query);
+//! - `tmux`: termim started in a pane of a running tmux server (`respawn-pane`), timed
+//!   from that command, read through the tmux client attached to the pseudo-terminal
+//!   (skipped when there is no `tmux`).
+//!
+//! `TERMIM_BENCH_RUNS` (default 10) sets the runs per set-up and terminal; one warm-up
+//! run is not counted. `TERMIM_BENCH_TERMINALS` (default `pty,pty-late,pty-mute,tmux`)
+//! and `TERMIM_BENCH_SETUPS` (default `embedded,client`) choose what runs;
+//! `TERMIM_BENCH_EXE` measures another termim binary (e.g. an older build).
 #![cfg(unix)]
 
 #[path = "../tests/pty_support/mod.rs"]
@@ -26,13 +35,43 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portable_pty::CommandBuilder;
-use pty_support::Pty;
+use pty_support::{Answers, Pty};
 
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
 const DEADLINE: Duration = Duration::from_secs(60);
 const FIRST_FRAME: &str = "Conversations";
 const LIST_LOADED: &str = "Conversations 1000";
+
+/// How late a "late" terminal answers.
+const LATE: Duration = Duration::from_millis(200);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Term {
+    Pty(Answers),
+    Tmux,
+}
+
+impl Term {
+    fn name(self) -> &'static str {
+        match self {
+            Term::Pty(Answers::Now) => "pty",
+            Term::Pty(Answers::After(_)) => "pty-late",
+            Term::Pty(Answers::Never) => "pty-mute",
+            Term::Tmux => "tmux",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Term> {
+        match name {
+            "pty" => Some(Term::Pty(Answers::Now)),
+            "pty-late" => Some(Term::Pty(Answers::After(LATE))),
+            "pty-mute" => Some(Term::Pty(Answers::Never)),
+            "tmux" => Some(Term::Tmux),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Setup {
@@ -80,7 +119,76 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn one_run(exe: &Path, root: &Path, setup: Setup) -> Run {
+/// A shell word for `sh -c`.
+fn quoted(arg: &std::ffi::OsStr) -> String {
+    format!("'{}'", arg.to_string_lossy().replace('\'', "'\\''"))
+}
+
+/// A tmux server on its own socket with one idle pane (killed on drop).
+struct TmuxPane {
+    socket: String,
+}
+
+impl TmuxPane {
+    /// The server, and its client attached to a pty (which reads the screen).
+    fn start() -> (TmuxPane, Pty) {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let socket = format!(
+            "termim-bench-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let mut cmd = CommandBuilder::new("tmux");
+        for a in [
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-s",
+            "bench",
+        ] {
+            cmd.arg(a);
+        }
+        cmd.arg("-x");
+        cmd.arg(COLS.to_string());
+        cmd.arg("-y");
+        cmd.arg(ROWS.to_string());
+        // An idle pane until termim replaces it.
+        cmd.arg("sleep 600");
+        for k in ["TMUX", "TMUX_PANE", "TERMIM_LOG"] {
+            cmd.env_remove(k);
+        }
+        cmd.env("TERM", "xterm-256color");
+        let client = Pty::spawn_marked(cmd, COLS, ROWS, &[FIRST_FRAME, LIST_LOADED]);
+        let pane = TmuxPane { socket };
+        let until = Instant::now() + DEADLINE;
+        while !pane.tmux(&["has-session", "-t", "bench"]).status.success() {
+            assert!(Instant::now() < until, "tmux did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        pane.tmux(&["set", "-g", "status", "off"]);
+        pane.tmux(&["set", "-g", "remain-on-exit", "off"]);
+        (pane, client)
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+}
+
+impl Drop for TmuxPane {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn one_run(exe: &Path, root: &Path, setup: Setup, term: Term) -> Run {
     let tmp = tempfile::tempdir().expect("temp dir");
     let config = tmp.path().join("config.toml");
     std::fs::write(
@@ -88,14 +196,44 @@ fn one_run(exe: &Path, root: &Path, setup: Setup) -> Run {
         format!("listen = \"127.0.0.1:{}\"\n", support::free_port()),
     )
     .expect("config");
-    let mut pty = Pty::spawn_marked(
-        command(exe, root, &config, setup),
-        COLS,
-        ROWS,
-        &[FIRST_FRAME, LIST_LOADED],
-    );
-    pty.shows(LIST_LOADED, DEADLINE);
-    let pid = pty.pid().expect("pid");
+    let cmd = command(exe, root, &config, setup);
+    let marks = [FIRST_FRAME, LIST_LOADED];
+    let (mut pty, started, pid, tmux) = match term {
+        Term::Pty(answers) => {
+            let mut pty = Pty::spawn_answering(cmd, COLS, ROWS, &marks, answers);
+            pty.shows(LIST_LOADED, DEADLINE);
+            let pid = pty.pid().expect("pid");
+            let started = pty.started;
+            (pty, started, pid, None)
+        }
+        Term::Tmux => {
+            let (pane, mut pty) = TmuxPane::start();
+            let argv: Vec<String> = cmd.get_argv().iter().map(|a| quoted(a)).collect();
+            let unset: String = [
+                "TERMIM_SERVER",
+                "TERMIM_USER",
+                "TERMIM_USERSIG",
+                "TERMIM_DATA_DIR",
+                "TERMIM_CONFIG",
+                "TERMIM_LOG",
+                "TERMIM_TEST_PANIC",
+            ]
+            .iter()
+            .map(|k| format!("unset {k}; "))
+            .collect();
+            let shell = format!("{unset}exec {}", argv.join(" "));
+            let started = Instant::now();
+            let out = pane.tmux(&["respawn-pane", "-k", "-t", "bench", &shell]);
+            assert!(out.status.success(), "respawn-pane: {out:?}");
+            pty.shows(LIST_LOADED, DEADLINE);
+            let pid_out = pane.tmux(&["display", "-p", "-t", "bench", "#{pane_pid}"]);
+            let pid: u32 = String::from_utf8_lossy(&pid_out.stdout)
+                .trim()
+                .parse()
+                .expect("pane pid");
+            (pty, started, pid, Some(pane))
+        }
+    };
     let first = pty.mark(FIRST_FRAME).expect("first frame");
     let list = pty.mark(LIST_LOADED).expect("list");
     let (rss_list, _) = support::rss_mib(pid).expect("/proc status");
@@ -118,11 +256,22 @@ fn one_run(exe: &Path, root: &Path, setup: Setup) -> Run {
     pty.send(b"\x1b");
     pty.shows("q quit", DEADLINE);
     pty.type_text("q");
-    let status = pty.wait_exit(DEADLINE);
-    assert!(status.success(), "termim exited with {status:?}");
+    if tmux.is_some() {
+        // termim ends, so does the only pane, the session and the attached client;
+        // termim's own status is not ours to read here (it is not our child).
+        let until = Instant::now() + DEADLINE;
+        while std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+            assert!(Instant::now() < until, "termim did not quit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    } else {
+        let status = pty.wait_exit(DEADLINE);
+        assert!(status.success(), "termim exited with {status:?}");
+    }
+    drop(tmux);
     Run {
-        first_frame_ms: ms(first - pty.started),
-        list_ms: ms(list - pty.started),
+        first_frame_ms: ms(first - started),
+        list_ms: ms(list - started),
         open_ms: ms(opened - pressed),
         rss_list,
         rss_open,
@@ -134,7 +283,7 @@ fn report(name: &str, runs: &[Run]) {
     let row = |what: &str, unit: &str, v: Vec<f64>| {
         let s = support::stats(&v);
         println!(
-            "{name:<9} {what:<34} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {unit}",
+            "{name:<18} {what:<34} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {unit}",
             s.min, s.p50, s.mean, s.max
         );
     };
@@ -208,32 +357,66 @@ impl Drop for Server {
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     let root = support::ensure_populated();
-    let exe = Path::new(env!("CARGO_BIN_EXE_termim"));
+    let exe = std::env::var_os("TERMIM_BENCH_EXE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_BIN_EXE_termim")).to_path_buf());
     let runs = support::env_count("TERMIM_BENCH_RUNS", 10);
+    let list = |var: &str, default: &str| -> Vec<String> {
+        std::env::var(var)
+            .unwrap_or_else(|_| default.to_string())
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let have_tmux = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let terms: Vec<Term> = list("TERMIM_BENCH_TERMINALS", "pty,pty-late,pty-mute,tmux")
+        .iter()
+        .map(|t| Term::from_name(t).unwrap_or_else(|| panic!("unknown terminal {t:?}")))
+        .filter(|t| {
+            let keep = *t != Term::Tmux || have_tmux;
+            if !keep {
+                println!("(no tmux here: the tmux runs are skipped)");
+            }
+            keep
+        })
+        .collect();
     println!(
-        "termim TUI start-up: {} conversations, {} cached messages, {COLS}×{ROWS} pty; {}; load average {}",
+        "termim TUI start-up: {} conversations, {} cached messages, {COLS}×{ROWS} pty; {}; load average {}; {}",
         support::CONVERSATIONS,
         support::MESSAGES,
         support::machine(),
-        support::load_average()
+        support::load_average(),
+        exe.display()
     );
     println!(
-        "{:<9} {:<34} {:>8} {:>8} {:>8} {:>8}",
-        "setup", "measure", "min", "median", "mean", "max"
+        "{:<18} {:<34} {:>8} {:>8} {:>8} {:>8}",
+        "setup/terminal", "measure", "min", "median", "mean", "max"
     );
-    for name in ["embedded", "client"] {
+    for name in list("TERMIM_BENCH_SETUPS", "embedded,client") {
         let server;
-        let setup = if name == "client" {
-            let port = support::free_port();
-            server = Some(Server::start(exe, &root, port));
-            Setup::Client { port }
-        } else {
-            server = None;
-            Setup::Embedded
+        let setup = match name.as_str() {
+            "client" => {
+                let port = support::free_port();
+                server = Some(Server::start(&exe, &root, port));
+                Setup::Client { port }
+            }
+            "embedded" => {
+                server = None;
+                Setup::Embedded
+            }
+            other => panic!("unknown set-up {other:?}"),
         };
-        let _warm_up = one_run(exe, &root, setup);
-        let results: Vec<Run> = (0..runs).map(|_| one_run(exe, &root, setup)).collect();
-        report(name, &results);
+        for &term in &terms {
+            let _warm_up = one_run(&exe, &root, setup, term);
+            let results: Vec<Run> = (0..runs)
+                .map(|_| one_run(&exe, &root, setup, term))
+                .collect();
+            report(&format!("{name}/{}", term.name()), &results);
+        }
         drop(server);
     }
     println!(

@@ -202,10 +202,13 @@ impl Remote {
         }
     }
 
-    fn paste(&self, s: &str) {
+    /// Paste, then let the input be quiet: keys that follow a paste in the same burst
+    /// are more pasted text (see `PASTE_QUIET`), not keys.
+    async fn paste(&self, s: &str) {
         self.keys
             .send(Event::Paste(s.into()))
             .unwrap_or_else(|_| panic!("{}'s loop is gone", self.user));
+        tokio::time::sleep(termim::tui::run::PASTE_QUIET * 10).await;
     }
 
     async fn result(&mut self, what: &str, f: impl FnMut(&EffectResult) -> bool) -> EffectResult {
@@ -444,7 +447,8 @@ async fn a_custom_message_written_in_the_editor_renders_in_bobs_tui() {
         b.open("team", "group_team").await;
         a.open("team", "group_team").await;
         a.press(KeyCode::Char('c'), KeyModifiers::ALT);
-        a.paste(r#"{"build":1842,"status":"passed","tags":["ci","主干"]}"#);
+        a.paste(r#"{"build":1842,"status":"passed","tags":["ci","主干"]}"#)
+            .await;
         a.key(KeyCode::Tab);
         a.typing("构建通过 ✅");
         a.key(KeyCode::Tab);

@@ -161,6 +161,9 @@ pub enum Action {
     ExternalEditor,
     /// Suspend termim to the shell (Ctrl-Z); `fg` resumes it.
     Suspend,
+    /// Clear the terminal and draw everything again (Ctrl-L), for a screen something
+    /// else has scribbled on.
+    Redraw,
     /// Copy the selected message's text to the clipboard (OSC 52).
     Copy,
     /// Copy the message's msgID (message details).
@@ -205,7 +208,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 41] = [
+    pub const BINDABLE: [Action; 42] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -246,6 +249,7 @@ impl Action {
         Action::FocusPrev,
         Action::Help,
         Action::Suspend,
+        Action::Redraw,
         Action::Quit,
     ];
 
@@ -290,6 +294,7 @@ impl Action {
             Action::ConversationData => "conversation_data",
             Action::ExternalEditor => "external_editor",
             Action::Suspend => "suspend",
+            Action::Redraw => "redraw",
             Action::Copy => "copy",
             Action::CopyId => "copy_id",
             Action::Search => "search",
@@ -379,7 +384,7 @@ impl Action {
             Action::Expand => &[Messages],
             Action::ConversationData => &[List, Details],
             Action::ExternalEditor => &[Composer],
-            Action::Suspend => &[Global],
+            Action::Suspend | Action::Redraw => &[Global],
             Action::Copy => &[Messages, Details],
             Action::CopyId => &[Details],
             Action::Search => &[Global, List, Messages, Composer],
@@ -448,6 +453,7 @@ impl Action {
             (Action::ConversationData, _) => "custom data",
             (Action::ExternalEditor, _) => "$EDITOR",
             (Action::Suspend, _) => "suspend",
+            (Action::Redraw, _) => "redraw",
             (Action::Copy, _) => "copy",
             (Action::CopyId, _) => "copy ID",
             (Action::Search, _) => "search",
@@ -552,6 +558,7 @@ impl Action {
             (Action::ConversationData, _) => "Set custom data on the marked or selected chats",
             (Action::ExternalEditor, _) => "Edit the draft in $VISUAL/$EDITOR (then review)",
             (Action::Suspend, _) => "Suspend to the shell (fg resumes)",
+            (Action::Redraw, _) => "Clear the screen and draw everything again",
             (Action::Copy, C::Details) => "Copy the message's text to the clipboard",
             (Action::Copy, _) => "Copy the selected message's text to the clipboard",
             (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
@@ -594,6 +601,7 @@ impl Action {
                 | Action::NextValue
                 | Action::Suspend
                 | Action::Edit(_)
+                | Action::Redraw
         )
     }
 }

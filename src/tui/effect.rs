@@ -175,6 +175,8 @@ pub enum Effect {
     /// Stop the process until the shell resumes it (Ctrl-Z, then `fg`), the terminal
     /// given back meanwhile → [`EffectResult::Resumed`]. The event loop's own.
     Suspend,
+    /// Clear the terminal and draw the whole screen again (Ctrl-L). The event loop's own.
+    Redraw,
     /// Put `text` on the clipboard: the event loop writes it to the terminal as
     /// OSC 52 ([`super::clipboard`]); it never reaches the runner.
     CopyToClipboard { text: String },
@@ -194,7 +196,7 @@ impl Effect {
     pub fn is_loops_own(&self) -> bool {
         matches!(
             self,
-            Effect::Quit | Effect::EditExternally { .. } | Effect::Suspend
+            Effect::Quit | Effect::EditExternally { .. } | Effect::Suspend | Effect::Redraw
         )
     }
 }

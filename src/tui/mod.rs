@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod app;
+pub mod backend;
 pub mod clipboard;
 pub mod clock;
 pub mod editor;

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-    EnableFocusChange, EnableMouseCapture, Event, EventStream, KeyboardEnhancementFlags,
-    PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+    EnableFocusChange, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyModifiers,
+    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -31,9 +31,11 @@ use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::app::App;
+use super::backend::SafeBackend;
 use super::editor::{self, EditorError};
 use super::effect::{Effect, EffectResult, EffectRunner};
 use super::event::SdkEvent;
+use super::keymap::is_press;
 use super::update::{handle_event, update};
 use super::view::render;
 
@@ -41,6 +43,13 @@ use super::view::render;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// At most this many queued inputs are applied before a frame is drawn anyway.
 const COALESCE_MAX: usize = 1024;
+/// A bracketed paste ends at the first `ESC [ 201 ~`, and a pasted blob containing
+/// that sequence cannot be told apart from the real end at the byte level: the rest
+/// would arrive as keystrokes (Enter sends, Ctrl-C quits). So keys that arrive right
+/// after a paste, in the same input burst, before the input has been quiet this long,
+/// are part of the paste: appended to it as text, never run as commands. A person
+/// cannot type that fast after pasting; a terminal delivers one paste in one burst.
+pub const PASTE_QUIET: Duration = Duration::from_millis(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -99,14 +108,16 @@ fn enter_full_screen(options: &RunOptions) -> io::Result<()> {
         MOUSE_CAPTURED.store(true, Ordering::SeqCst);
     }
     // Shift-Enter (and other modified keys) reach us on terminals that speak the
-    // kitty keyboard protocol.
-    if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
-        execute!(
-            out,
-            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
-        )?;
-        KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
-    }
+    // kitty keyboard protocol. Pushed without asking first: the question
+    // (`supports_keyboard_enhancement`) waits for an answer, up to 2 s before the first
+    // frame on a terminal (or tmux, or an ssh link) that answers late or never, while a
+    // terminal without the protocol ignores the push (and the pop on restore) as an
+    // unknown CSI sequence.
+    execute!(
+        out,
+        PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+    )?;
+    KEYBOARD_ENHANCED.store(true, Ordering::SeqCst);
     Ok(())
 }
 
@@ -252,8 +263,7 @@ impl TerminalHost for CrosstermHost {
         enable_raw_mode()?;
         // Dropping an `EventStream` whose reader thread was not polling (it had just
         // delivered the key that got us here) leaves a wake-up pending in crossterm's
-        // global reader; the next poll would end early with "interrupted", and the
-        // terminal queries below would then time out. Take it now.
+        // global reader; the next poll would end early with "interrupted". Take it now.
         for _ in 0..4 {
             if crossterm::event::poll(Duration::ZERO).is_ok() {
                 break;
@@ -379,6 +389,16 @@ where
     Ok(result)
 }
 
+/// Ctrl-L: clear the terminal and forget what ratatui believes is on it, so the next
+/// frame writes every cell (whatever else scribbled on the screen is gone).
+fn redraw_everything<B>(terminal: &mut Terminal<B>) -> Result<(), RunError>
+where
+    B: Backend,
+    B::Error: std::fmt::Display,
+{
+    terminal.clear().map_err(|e| RunError::Draw(e.to_string()))
+}
+
 /// Unix time now, seconds.
 pub fn system_now() -> i64 {
     SystemTime::now()
@@ -386,29 +406,10 @@ pub fn system_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The local UTC offset in seconds, asked of `date +%z` (sound in a threaded
-/// program, unlike reading libc's timezone state); 0 (UTC) if that fails. Call it
-/// once at start-up.
+/// The local UTC offset in seconds now, worked out in-process (see
+/// [`super::clock::local_utc_offset`]): no child process before the first frame.
 pub fn detect_utc_offset() -> i32 {
-    let Ok(out) = std::process::Command::new("date").arg("+%z").output() else {
-        return 0;
-    };
-    parse_utc_offset(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or(0)
-}
-
-/// "+0800" → 28800, "-0530" → -19800.
-pub fn parse_utc_offset(s: &str) -> Option<i32> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    if rest.len() != 4 || !rest.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let h: i32 = rest[..2].parse().ok()?;
-    let m: i32 = rest[2..].parse().ok()?;
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+    super::clock::local_utc_offset(system_now())
 }
 
 /// Run the UI on the real terminal until the user quits. `sdk_events` is the SDK's
@@ -421,7 +422,9 @@ pub async fn run<R: EffectRunner>(
 ) -> Result<App, RunError> {
     install_panic_hook();
     let guard = TerminalGuard::enter(&options)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    // `SafeBackend`: no ghost cells around grapheme clusters, and no cursor-position
+    // query (which `clear` would otherwise send and wait for) before the first frame.
+    let mut terminal = Terminal::new(SafeBackend::new(CrosstermBackend::new(io::stdout())))?;
     terminal.clear()?;
     let initial = app.start();
     let input = TerminalInput::new();
@@ -464,6 +467,70 @@ fn perform<R: EffectRunner>(
         }
     }
     own
+}
+
+/// The text a key stands for inside a paste (see [`PASTE_QUIET`]): what the terminal
+/// sent for it, with control characters made visible by `neutralize_pasted` later.
+/// Keys that are not text in any sense (arrows, function keys) are dropped.
+fn key_as_pasted_text(key: &KeyEvent) -> Option<String> {
+    if !is_press(key) {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let mut text = String::new();
+    if alt {
+        text.push('\u{1b}');
+    }
+    match key.code {
+        KeyCode::Char(c) if ctrl && c.is_ascii_alphabetic() => {
+            text.push(char::from(c.to_ascii_lowercase() as u8 & 0x1f));
+        }
+        KeyCode::Char(c) if ctrl => match c {
+            ' ' | '@' => text.push('\0'),
+            '[' | '\\' | ']' | '^' | '_' => text.push(char::from(c as u8 & 0x1f)),
+            c => text.push(c),
+        },
+        KeyCode::Char(c) => text.push(c),
+        KeyCode::Enter => text.push('\n'),
+        KeyCode::Tab => text.push('\t'),
+        KeyCode::BackTab => text.push_str("\u{1b}[Z"),
+        KeyCode::Backspace => text.push('\u{7f}'),
+        KeyCode::Esc => text.push('\u{1b}'),
+        _ => return None,
+    }
+    Some(text)
+}
+
+/// Finish the paste that began with `first`: every paste and key that follows before
+/// the input is quiet for [`PASTE_QUIET`] is part of it. Returns the whole paste,
+/// neutralised, and the input that ended it early (anything but a key or a paste).
+async fn gather_paste<S>(input: &mut S, first: String) -> (String, Option<Wake>)
+where
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let mut text = first;
+    let mut keys = 0usize;
+    let ended_by = loop {
+        match tokio::time::timeout(PASTE_QUIET, input.next()).await {
+            Err(_quiet) => break None,
+            Ok(Some(Ok(Event::Paste(more)))) => text.push_str(&more),
+            Ok(Some(Ok(Event::Key(key)))) => {
+                if let Some(t) = key_as_pasted_text(&key) {
+                    keys += 1;
+                    text.push_str(&t);
+                }
+            }
+            Ok(other) => break Some(Wake::Input(other)),
+        }
+    };
+    if keys > 0 {
+        tracing::info!(
+            keys,
+            "keys right after a paste were taken as pasted text (an inner ESC[201~?)"
+        );
+    }
+    (super::text::neutralize_pasted(&text), ended_by)
 }
 
 /// What woke the loop.
@@ -537,6 +604,10 @@ where
     update(app, Action::Tick(now()));
     let mut own = perform(initial, runner, &results_tx);
     while let Some(effect) = own.pop_front() {
+        if effect == Effect::Redraw {
+            redraw_everything(terminal)?;
+            continue;
+        }
         let result = lend_terminal(terminal, host, app, effect).await?;
         own.extend(perform(app.apply_result(result), runner, &results_tx));
     }
@@ -573,11 +644,19 @@ where
             _ = ticker.tick() => Wake::Tick,
         };
         let mut pending = Some(wake);
+        // Input that ended a paste early (see `gather_paste`), handled next.
+        let mut carried: Option<Wake> = None;
         let mut handled = 0;
         // Apply this wake-up and everything already queued, then draw once.
         while let Some(w) = pending.take() {
             handled += 1;
             let effects = match w {
+                Wake::Input(Some(Ok(Event::Paste(first)))) => {
+                    dirty = true;
+                    let (text, ended_by) = gather_paste(&mut input, first).await;
+                    carried = ended_by;
+                    handle_event(app, Event::Paste(text))
+                }
                 Wake::Input(Some(Ok(ev))) => {
                     dirty = true;
                     handle_event(app, ev)
@@ -609,15 +688,21 @@ where
             let effects = copy_to_clipboard(host, effects);
             let mut own = perform(effects, runner, &results_tx);
             while let Some(effect) = own.pop_front() {
-                let result = lend_terminal(terminal, host, app, effect).await?;
                 dirty = true;
+                if effect == Effect::Redraw {
+                    redraw_everything(terminal)?;
+                    continue;
+                }
+                let result = lend_terminal(terminal, host, app, effect).await?;
                 let effects = copy_to_clipboard(host, app.apply_result(result));
                 own.extend(perform(effects, runner, &results_tx));
             }
             if app.should_quit || handled >= COALESCE_MAX {
                 break;
             }
-            pending = if let Ok(res) = results_rx.try_recv() {
+            pending = if let Some(w) = carried.take() {
+                Some(w)
+            } else if let Ok(res) = results_rx.try_recv() {
                 Some(Wake::Result(res))
             } else if let Ok(ev) = sdk_events.try_recv() {
                 Some(Wake::Sdk(ev))
@@ -639,20 +724,4 @@ where
         .map_err(|e| RunError::Draw(e.to_string()))?;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, runner.shutdown()).await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_offsets_parse() {
-        assert_eq!(parse_utc_offset("+0800"), Some(28_800));
-        assert_eq!(parse_utc_offset("-0530"), Some(-19_800));
-        assert_eq!(parse_utc_offset("+0000"), Some(0));
-        assert_eq!(parse_utc_offset("0800"), None);
-        assert_eq!(parse_utc_offset("+08"), None);
-        assert_eq!(parse_utc_offset("+2500"), None);
-        assert_eq!(parse_utc_offset(""), None);
-    }
 }

@@ -387,6 +387,7 @@ impl EffectRunner for SdkRunner {
             Effect::Quit
             | Effect::EditExternally { .. }
             | Effect::Suspend
+            | Effect::Redraw
             | Effect::CopyToClipboard { .. } => {}
         }
     }

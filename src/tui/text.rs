@@ -41,6 +41,22 @@ pub fn sanitize_line(s: &str) -> Cow<'_, str> {
     crate::safe_text::neutralize(s, false)
 }
 
+/// Pasted text made safe to insert: line ends become `\n`, tabs stay, every other
+/// control character becomes visible (ESC → ␛, C1 controls → �), so a pasted blob can
+/// neither drive the terminal nor hide inside a message.
+pub fn neutralize_pasted(s: &str) -> String {
+    let s = s.replace("\r\n", "\n").replace('\r', "\n");
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+            '\u{7f}' => '\u{2421}',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
 fn is_space(g: &str) -> bool {
     g.chars().all(char::is_whitespace)
 }
@@ -407,6 +423,15 @@ mod tests {
         assert_eq!(sanitize_line("l1\nl2"), "l1 l2");
         assert!(matches!(sanitize("plain 你好"), Cow::Borrowed(_)));
         assert_eq!(width(&sanitize("\u{7}\u{9b}")), 2);
+    }
+
+    #[test]
+    fn pasted_controls_are_neutralized() {
+        assert_eq!(
+            neutralize_pasted("a\x1b[31mred\x07\r\nb\rc\td\u{9b}e\u{7f}\u{0}"),
+            "a␛[31mred␇\nb\nc\td\u{FFFD}e␡␀"
+        );
+        assert_eq!(neutralize_pasted("plain 你好 🇯🇵"), "plain 你好 🇯🇵");
     }
 
     #[test]

@@ -118,6 +118,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             Action::Help
             | Action::Quit
             | Action::Suspend
+            | Action::Redraw
             | Action::Tick(_)
             | Action::Resize(..)
             | Action::TerminalFocus(_) => {}
@@ -145,6 +146,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             action,
             Action::Quit
                 | Action::Suspend
+                | Action::Redraw
                 | Action::Tick(_)
                 | Action::Resize(..)
                 | Action::TerminalFocus(_)
@@ -432,6 +434,7 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ExternalEditor => super::editor::open(app),
         Action::Suspend => super::editor::suspend(app),
+        Action::Redraw => vec![Effect::Redraw],
         // Overlay-only actions (routed above); nothing to do elsewhere.
         Action::Confirm
         | Action::SelectAll

@@ -6,7 +6,8 @@
 //! every byte to the emulator, keeps the raw bytes, and answers the two queries a real
 //! terminal answers: primary device attributes (`ESC [ c`, which crossterm sends to
 //! detect the kitty keyboard protocol and otherwise waits 2 s for) and the cursor
-//! position (`ESC [ 6 n`).
+//! position (`ESC [ 6 n`) — at once, late or never ([`Answers`]), so the start-up
+//! benchmark can play a slow terminal.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -193,6 +194,17 @@ impl Drop for Workspace {
     }
 }
 
+/// How the emulated terminal answers the queries in [`answers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// At once, as a local terminal emulator does.
+    Now,
+    /// After this long, as tmux or a terminal over a slow ssh link may.
+    After(Duration),
+    /// Never, as some terminals and multiplexers do for queries they do not know.
+    Never,
+}
+
 struct Shared {
     parser: vt100::Parser,
     raw: Vec<u8>,
@@ -242,6 +254,17 @@ impl Pty {
     /// [`Pty::spawn`], noting when each of `marks` first shows on the screen (see
     /// [`Pty::mark`]): the time is taken as the bytes that drew it are read.
     pub fn spawn_marked(cmd: CommandBuilder, cols: u16, rows: u16, marks: &[&str]) -> Pty {
+        Self::spawn_answering(cmd, cols, rows, marks, Answers::Now)
+    }
+
+    /// [`Pty::spawn_marked`] with a terminal that answers queries as `answering` says.
+    pub fn spawn_answering(
+        cmd: CommandBuilder,
+        cols: u16,
+        rows: u16,
+        marks: &[&str],
+        answering: Answers,
+    ) -> Pty {
         let system = native_pty_system();
         let pair = system
             .openpty(PtySize {
@@ -286,9 +309,22 @@ impl Pty {
                 let keep = tail.len().saturating_sub(3);
                 tail.drain(..keep);
                 if !reply.is_empty() {
-                    let mut w = thread_writer.lock().unwrap_or_else(|p| p.into_inner());
-                    let _ = w.write_all(&reply);
-                    let _ = w.flush();
+                    let write = move |writer: &Arc<Mutex<Box<dyn Write + Send>>>| {
+                        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+                        let _ = w.write_all(&reply);
+                        let _ = w.flush();
+                    };
+                    match answering {
+                        Answers::Now => write(&thread_writer),
+                        Answers::After(delay) => {
+                            let writer = Arc::clone(&thread_writer);
+                            std::thread::spawn(move || {
+                                std::thread::sleep(delay);
+                                write(&writer);
+                            });
+                        }
+                        Answers::Never => {}
+                    }
                 }
                 let mut s = thread_shared.lock().unwrap_or_else(|p| p.into_inner());
                 if s.first_output.is_none() {
@@ -390,6 +426,12 @@ impl Pty {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         w.write_all(bytes).expect("write to the pty");
         w.flush().expect("flush the pty");
+    }
+
+    /// Write `bytes` onto the emulated screen as if another program had written to the
+    /// terminal behind termim's back (termim does not see them).
+    pub fn scribble(&self, bytes: &[u8]) {
+        self.lock().parser.process(bytes);
     }
 
     /// Type text (UTF-8 as a terminal sends it).

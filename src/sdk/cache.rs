@@ -300,7 +300,10 @@ impl Cache {
         // the search triggers compiles them too: re-preparing was a third of a sync).
         conn.set_prepared_statement_cache_capacity(64);
         // Keep plans when rebinding (else STAT4 re-prepares range queries on every bind).
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         {

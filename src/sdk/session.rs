@@ -218,45 +218,58 @@ fn spawn_heartbeat(transport: Arc<Transport>, link_id: u64) -> AbortOnDrop {
 }
 
 /// Pull everything after this process's stream position, page by page, into the cache,
-/// announcing each message (once: my own sends acked here were announced already).
+/// announcing each message (once: my own sends acked here were announced already). The
+/// next page is asked for as soon as a page arrives, so the server reads it while this
+/// side stores the last one.
 async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
-    loop {
-        let cursor = inner
-            .stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .announced;
-        let params = SyncParams {
-            cursor,
-            count: limits::PAGE_MAX as u32,
-        };
-        let data = inner
-            .transport
-            .request(
-                op::SYNC,
-                serde_json::to_value(params).unwrap_or_default(),
-                REQUEST_TIMEOUT,
-            )
-            .await?;
-        let page: SyncResult = decode(op::SYNC, data)?;
+    let fetch = |cursor: u64| {
+        let transport = Arc::clone(&inner.transport);
+        tokio::spawn(async move {
+            let params = SyncParams {
+                cursor,
+                count: limits::PAGE_MAX as u32,
+            };
+            let data = transport
+                .request(
+                    op::SYNC,
+                    serde_json::to_value(params).unwrap_or_default(),
+                    REQUEST_TIMEOUT,
+                )
+                .await?;
+            decode::<SyncResult>(op::SYNC, data)
+        })
+    };
+    let mut cursor = inner
+        .stream
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .announced;
+    let mut pending = Some(fetch(cursor));
+    while let Some(request) = pending.take() {
+        let page = request
+            .await
+            .map_err(|e| TimError::new(codes::ERR_SDK_INTERNAL_ERROR, e.to_string()))??;
+        if !page.is_finished && page.cursor > cursor {
+            pending = Some(fetch(page.cursor));
+        }
         let stored = inner
             .cache
             .store_remote(page.message_list, Some(page.cursor))?;
-        let acked = {
+        let fresh: Vec<_> = {
             let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
-            let acked = std::mem::take(&mut stream.acked);
+            let fresh = stored
+                .into_iter()
+                .filter(|s| !stream.acked.contains_key(&s.message.msg_id))
+                .collect();
             stream.advance(page.cursor);
-            acked
+            fresh
         };
-        for s in stored {
-            if !acked.contains_key(&s.message.msg_id) {
-                announce(inner, s.message, s.reconciled);
-            }
+        for s in fresh {
+            announce(inner, s.message, s.reconciled);
         }
-        if page.is_finished || page.cursor <= cursor {
-            return Ok(());
-        }
+        cursor = page.cursor;
     }
+    Ok(())
 }
 
 /// Fetch every server conversation (pages of `getConversationList`).

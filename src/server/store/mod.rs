@@ -275,8 +275,16 @@ pub trait Store: Send + Sync + 'static {
     fn max_cursor(&self) -> Result<u64, OpError>;
     /// `getHistoryMessageList` for `user`: a `MessageListResult` as JSON.
     fn history(&self, user: &str, params: &GetHistoryParams) -> Result<Data, OpError>;
-    /// `sync` for `user`: a `SyncResult` as JSON.
-    fn sync(&self, user: &str, cursor: u64, count: u32) -> Result<Data, OpError>;
+    /// `sync` for `user`: a `SyncResult` as JSON. `hint` is where the previous page of
+    /// this connection ended in each conversation: only a lower bound to start reading
+    /// from (the database decides what is past the cursor), updated for the next page.
+    fn sync(
+        &self,
+        user: &str,
+        cursor: u64,
+        count: u32,
+        hint: &mut SyncHint,
+    ) -> Result<Data, OpError>;
     fn conversation_list(
         &self,
         user: &str,
@@ -299,4 +307,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply everything queued so far, commit, and stop the writer. Blocking.
     fn close(&self);
+}
+
+/// Where a connection's last `sync` page stopped reading each conversation (the engine's
+/// conversation id → the next seq to read), valid for a request from that page's cursor.
+/// A hint, never the truth: a stale one only costs a longer read.
+#[derive(Debug, Default)]
+pub struct SyncHint {
+    pub cursor: u64,
+    pub next_seq: std::collections::HashMap<i64, u64>,
 }

@@ -567,7 +567,19 @@ pub const SYNC_PAGE_BYTES: usize = 256 * 1024;
 /// Per conversation of the user, the first seq past the cursor is found by binary search
 /// over the `(conv_id, seq)` index (seq and pos grow together inside a conversation), so
 /// the cost follows the user's own conversations, not the server's traffic.
-pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<Data, OpError> {
+pub fn sync(
+    db: &mut Connection,
+    user: &str,
+    cursor: u64,
+    count: u32,
+    hint: &mut crate::server::store::SyncHint,
+) -> Result<Data, OpError> {
+    // The previous page's stopping points, if this request continues it.
+    let hinted = if hint.cursor == cursor && cursor > 0 {
+        std::mem::take(&mut hint.next_seq)
+    } else {
+        Default::default()
+    };
     let count = page_size(count) as usize;
     // One read transaction: one snapshot for all the queries below.
     let tx = db.transaction()?;
@@ -595,8 +607,13 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
         if last_pos as u64 <= cursor || (last_seq as u64) < lower {
             continue;
         }
-        // First seq in [lower, last_seq] whose pos is past the cursor.
+        // First seq in [lower, last_seq] whose pos is past the cursor; where the previous
+        // page stopped in this conversation is a lower bound that is usually exact.
         let (mut lo, mut hi) = (lower, last_seq as u64);
+        if let Some(next) = hinted.get(&row.conv_id) {
+            lo = lo.max(*next).min(hi);
+            hi = lo;
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let pos: Option<i64> = tx
@@ -630,14 +647,18 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
     let mut bytes = 0;
     let mut finished = true;
     while let Some(std::cmp::Reverse((_, i))) = queue.pop() {
-        let Some((pos, body)) = heads[i].buffered.pop_front() else {
+        let Some(len) = heads[i].buffered.front().map(|(_, _, b)| b.len()) else {
             continue;
         };
-        // Bound the page by count and bytes (always at least one message).
-        if found.len() == count || (!found.is_empty() && bytes + body.len() + 1 > SYNC_PAGE_BYTES) {
+        // Bound the page by count and bytes (always at least one message). What does not
+        // fit stays buffered, so the hint resumes at it.
+        if found.len() == count || (!found.is_empty() && bytes + len + 1 > SYNC_PAGE_BYTES) {
             finished = false;
             break;
         }
+        let Some((pos, _, body)) = heads[i].buffered.pop_front() else {
+            continue;
+        };
         bytes += body.len() + 1;
         found.push((pos, body));
         if let Some(next) = heads[i].peek(&tx, user, cursor)? {
@@ -650,6 +671,10 @@ pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<
     } else {
         found.last().map_or(cursor, |(pos, _)| *pos)
     };
+    // For the next page: where each conversation's unread-from-here starts. A message
+    // buffered but not returned is past the new cursor, so its seq is where to resume.
+    hint.cursor = new_cursor;
+    hint.next_seq = heads.iter().map(|h| (h.conv_id, h.resume_seq())).collect();
     let bodies: Vec<&str> = found.iter().map(|(_, b)| b.as_str()).collect();
     Ok(Data(format!(
         r#"{{"messageList":[{}],"cursor":{new_cursor},"isFinished":{finished}}}"#,
@@ -666,8 +691,8 @@ struct SyncHead {
     /// The next seq to read from.
     next_seq: u64,
     chunk: usize,
-    /// Read, visible, past the cursor, not yet taken: (pos, body), in pos order.
-    buffered: std::collections::VecDeque<(u64, String)>,
+    /// Read, visible, past the cursor, not yet taken: (pos, seq, body), in pos order.
+    buffered: std::collections::VecDeque<(u64, u64, String)>,
     done: bool,
 }
 
@@ -691,11 +716,18 @@ impl SyncHead {
                 n += 1;
                 let (pos, seq, body): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 self.next_seq = seq as u64 + 1;
-                self.buffered.push_back((pos as u64, body));
+                self.buffered.push_back((pos as u64, seq as u64, body));
             }
             self.done = n < self.chunk;
             self.chunk = (self.chunk * 2).min(limits::PAGE_MAX + 1);
         }
-        Ok(self.buffered.front().map(|(pos, _)| *pos))
+        Ok(self.buffered.front().map(|(pos, _, _)| *pos))
+    }
+
+    /// The seq to read from to continue after what was taken.
+    fn resume_seq(&self) -> u64 {
+        self.buffered
+            .front()
+            .map_or(self.next_seq, |(_, seq, _)| *seq)
     }
 }

@@ -117,7 +117,10 @@ fn configure(db: &Connection) -> rusqlite::Result<()> {
     // Query-planner stability: a cached statement keeps its plan when rebound. Without it
     // (STAT4 is compiled in) binding a new seq or cursor marks a range query for
     // re-preparing at its next step — a third of a sync's time went to re-parsing.
-    db.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    db.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 

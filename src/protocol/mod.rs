@@ -142,6 +142,45 @@ pub enum ServerFrame {
     Push(Push),
 }
 
+/// The fields of a server frame, with `data` left unparsed: a frame is read once (an
+/// untagged [`ServerFrame`] buffers the whole frame, then parses it again per variant —
+/// a sync page of 500 messages three times).
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "reqId")]
+    req_id: Option<u64>,
+    code: Option<i32>,
+    #[serde(default)]
+    desc: String,
+    push: Option<String>,
+    #[serde(borrow)]
+    data: Option<&'a serde_json::value::RawValue>,
+}
+
+impl ServerFrame {
+    /// Parse a frame from the server (what `serde_json::from_str::<ServerFrame>` does,
+    /// reading the text once).
+    pub fn parse(text: &str) -> serde_json::Result<ServerFrame> {
+        let env: Envelope<'_> = serde_json::from_str(text)?;
+        let data = match env.data {
+            Some(raw) => serde_json::from_str(raw.get())?,
+            None => Value::Null,
+        };
+        match (env.push, env.req_id, env.code) {
+            (_, Some(req_id), Some(code)) => Ok(ServerFrame::Response(Response {
+                req_id,
+                code,
+                desc: env.desc,
+                data,
+            })),
+            (Some(push), _, _) => Ok(ServerFrame::Push(Push { push, data })),
+            _ => Err(serde::de::Error::custom(
+                "neither a response (reqId, code) nor a push",
+            )),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- login
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -481,4 +520,26 @@ pub struct GroupEventPush {
 pub fn to_text<T: Serialize>(value: &T) -> String {
     // Serialising our own plain data types cannot fail (no maps with non-string keys).
     serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"encodeError\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_parses_once_as_the_untagged_enum_would() {
+        for text in [
+            r#"{"reqId":7,"code":0,"desc":"","data":{"messageList":[{"msgID":"m","textElem":{"text":"你好 \"q\""}}],"cursor":3,"isFinished":true}}"#,
+            r#"{"reqId":8,"code":10007,"desc":"not a member"}"#,
+            r#"{"push":"newMessage","data":{"message":{"msgID":"x"},"cursor":9,"unreadCounted":true}}"#,
+            r#"{"push":"kickedOffline"}"#,
+        ] {
+            let once = ServerFrame::parse(text).expect(text);
+            let twice: ServerFrame = serde_json::from_str(text).expect(text);
+            assert_eq!(to_text(&once), to_text(&twice), "{text}");
+        }
+        for bad in [r#"{"code":0}"#, "[1]", "not json", r#"{"push":"p","data":{"#] {
+            assert!(ServerFrame::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

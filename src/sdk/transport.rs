@@ -140,7 +140,7 @@ impl Transport {
     }
 
     fn dispatch(&self, text: &str, pushes: &mpsc::UnboundedSender<Push>) {
-        match serde_json::from_str::<ServerFrame>(text) {
+        match ServerFrame::parse(text) {
             Ok(ServerFrame::Response(resp)) => {
                 let waiter = self.lock().pending.remove(&resp.req_id);
                 match waiter {

@@ -637,8 +637,12 @@ pub fn sync(
             done: false,
         });
     }
+    // A page takes about count / heads from each conversation when they are interleaved:
+    // read that much first (rows read and not returned are read again next page).
+    let first_chunk = (count / heads.len().max(1) + 1).clamp(2, SYNC_FIRST_CHUNK);
     let mut queue = std::collections::BinaryHeap::new();
     for (i, head) in heads.iter_mut().enumerate() {
+        head.chunk = first_chunk;
         if let Some(pos) = head.peek(&tx, user, cursor)? {
             queue.push(std::cmp::Reverse((pos, i)));
         }
@@ -682,8 +686,9 @@ pub fn sync(
     )))
 }
 
-/// Messages a conversation's first sync chunk reads; each next chunk doubles, up to a page.
-const SYNC_FIRST_CHUNK: usize = 16;
+/// At most this many messages in a conversation's first sync chunk; each next chunk
+/// doubles, up to a page.
+const SYNC_FIRST_CHUNK: usize = 64;
 
 /// One conversation's place in a `sync` merge.
 struct SyncHead {

@@ -42,14 +42,7 @@ async fn login(url: &str, key: &termim::usersig::AppKey, dir: &Path) -> (Tim, Du
 }
 
 fn copy_cache(from: &Path, to: &Path) {
-    let src = from.join(support::ME);
-    let dst = to.join(support::ME);
-    std::fs::create_dir_all(&dst).expect("copy dir");
-    for name in ["cache.db", "cache.db-wal"] {
-        if src.join(name).exists() {
-            std::fs::copy(src.join(name), dst.join(name)).expect("copy cache");
-        }
-    }
+    support::copy_user_cache(&from.join(support::ME), &to.join(support::ME));
 }
 
 fn main() {
@@ -156,7 +149,7 @@ fn main() {
         copy_cache(&root.join("client"), &new);
         copy_cache(&root.join("client"), &bare);
         for dir in [&old, &bare] {
-            let db = rusqlite::Connection::open(dir.join(support::ME).join("cache.db"))
+            let db = rusqlite::Connection::open(support::cache_file(&dir.join(support::ME)))
                 .expect("open copy");
             db.execute_batch(
                 "DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update;
@@ -182,13 +175,9 @@ fn main() {
     });
 
     // FTS5 trigram over the same rows, on the copy.
-    let db = rusqlite::Connection::open(
-        scratch
-            .path()
-            .join("new")
-            .join(support::ME)
-            .join("cache.db"),
-    )
+    let db = rusqlite::Connection::open(support::cache_file(
+        &scratch.path().join("new").join(support::ME),
+    ))
     .expect("open copy");
     let t = Instant::now();
     db.execute_batch(
@@ -243,9 +232,10 @@ fn main() {
     // What the triggers cost a write: 20,000 messages stored in one transaction (as a sync
     // page does, row by row), with the search table and without it.
     for (label, dir) in [("with the search table", "new"), ("without it", "bare")] {
-        let db =
-            rusqlite::Connection::open(scratch.path().join(dir).join(support::ME).join("cache.db"))
-                .expect("open copy");
+        let db = rusqlite::Connection::open(support::cache_file(
+            &scratch.path().join(dir).join(support::ME),
+        ))
+        .expect("open copy");
         let t = Instant::now();
         db.execute_batch(
             "BEGIN;

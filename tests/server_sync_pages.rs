@@ -17,7 +17,11 @@ async fn pages(client: &mut RawClient, mut cursor: u64, count: u32) -> (Vec<Stri
             .call("sync", json!({"cursor": cursor, "count": count}))
             .await;
         let list = data["messageList"].as_array().cloned().unwrap_or_default();
-        assert!(list.len() <= count as usize, "page of {} > {count}", list.len());
+        assert!(
+            list.len() <= count as usize,
+            "page of {} > {count}",
+            list.len()
+        );
         ids.extend(
             list.iter()
                 .map(|m| m["msgID"].as_str().unwrap_or_default().to_string()),
@@ -74,19 +78,30 @@ async fn pages_are_exactly_the_visible_messages_in_order_whatever_their_size() {
         let id = format!("c{n}");
         let (client, params, visible): (&mut RawClient, Value, bool) = match (seed >> 8) % 6 {
             0 => (&mut alice, text_params(&id, &peers[who], "", &text), true),
-            1 | 2 => (&mut clients[who], text_params(&id, "alice", "", &text), true),
+            1 | 2 => (
+                &mut clients[who],
+                text_params(&id, "alice", "", &text),
+                true,
+            ),
             3 => (&mut clients[who], text_params(&id, "", "g1", &text), true),
             4 => {
                 let mut p = text_params(&id, "", "g2", &text);
                 let to_alice = seed % 3 == 0;
-                let target = if to_alice { "alice" } else { &peers[(who + 1) % 8] };
+                let target = if to_alice {
+                    "alice"
+                } else {
+                    &peers[(who + 1) % 8]
+                };
                 p["targetGroupMemberList"] = json!([target]);
                 (&mut clients[who], p, to_alice)
             }
             _ => (&mut clients[who], text_params(&id, "", "g3", &text), false),
         };
         let data = client.call("sendMessage", params).await;
-        let msg_id = data["message"]["msgID"].as_str().expect("msgID").to_string();
+        let msg_id = data["message"]["msgID"]
+            .as_str()
+            .expect("msgID")
+            .to_string();
         if visible {
             expected.push(msg_id);
         }

@@ -160,3 +160,31 @@ fn the_messenger_opens_from_its_cache_while_the_server_is_down_and_connects_late
     assert!(status.success(), "{status:?}");
     drop(server);
 }
+
+/// The embedded default after its server stopped for idleness: the next termim opens on
+/// the address it had, from the cache, starts the server again in the background and
+/// comes online by itself.
+#[test]
+fn the_embedded_default_reopens_from_its_cache_and_brings_its_server_back() {
+    let ws = Workspace::new();
+    let mut first = Pty::spawn(ws.command(exe(), "alice", &[]), 100, 30);
+    first.wait_for("the demo, online", STEP, |s| {
+        s.contains("#Team 工作组") && s.contains("● online")
+    });
+    first.send(b"\x03");
+    assert!(first.wait_exit(STEP).success());
+    pty_support::stop_embedded(&ws.data_dir());
+    assert!(
+        !std::fs::read_to_string(ws.data_dir().join("server").join("embedded.json"))
+            .unwrap_or_default()
+            .is_empty(),
+        "the address file stays for the next start"
+    );
+
+    let mut again = Pty::spawn(ws.command(exe(), "alice", &[]), 100, 30);
+    again.wait_for("the cached demo, then online", STEP, |s| {
+        s.contains("#Team 工作组") && s.contains("● online")
+    });
+    again.send(b"\x03");
+    assert!(again.wait_exit(STEP).success());
+}

@@ -336,3 +336,33 @@ pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cores} cores, {cpu}")
 }
+
+/// The cache file of a user directory (`<data dir>/<user>`): the per-server one,
+/// `<SDKAppID>/cache.db`, or an older termim's `cache.db` (moved on the next login).
+pub fn cache_file(user_dir: &Path) -> PathBuf {
+    std::fs::read_dir(user_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("cache.db"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| user_dir.join("cache.db"))
+}
+
+/// Copy a user directory's cache (whatever its layout) into `to`'s same place.
+pub fn copy_user_cache(from_user_dir: &Path, to_user_dir: &Path) {
+    let src = cache_file(from_user_dir);
+    let rel = src
+        .strip_prefix(from_user_dir)
+        .expect("inside the user dir");
+    let dst = to_user_dir.join(rel);
+    std::fs::create_dir_all(dst.parent().expect("a parent")).expect("copy dir");
+    for suffix in ["", "-wal"] {
+        let (mut s, mut d) = (src.clone().into_os_string(), dst.clone().into_os_string());
+        s.push(suffix);
+        d.push(suffix);
+        if Path::new(&s).exists() {
+            std::fs::copy(&s, &d).expect("copy cache");
+        }
+    }
+}

@@ -11,7 +11,9 @@
 //!   a configured port that is taken is refused in words, never joined;
 //! - seeds the demo workspace on the database's first start and runs the echo bot;
 //! - writes where it listens to `<server dir>/embedded.json` (atomically, mode 0600 in a
-//!   0700 directory), and only then reports ready;
+//!   0700 directory), and only then reports ready; the file outlives the process as the
+//!   last address, so the messenger opens on it at once (drawing from its cache) while the
+//!   next server starts in the background on the same port;
 //! - exits once no client (other than its own bot) has been connected for a grace period
 //!   (`TERMIM_EMBEDDED_IDLE_SECS`, default 30), when its data directory disappears, or on
 //!   Ctrl-C / SIGTERM — cleanly, as `termim serve` does.
@@ -71,13 +73,6 @@ fn write_address(server_dir: &Path, address: &Address) -> io::Result<()> {
     file.write_all(&serde_json::to_vec(address).map_err(io::Error::other)?)?;
     file.sync_all()?;
     std::fs::rename(&tmp, server_dir.join(ADDRESS_FILE))
-}
-
-/// Remove the address file if it is this process's.
-fn remove_own_address(server_dir: &Path) {
-    if read_address(server_dir).is_some_and(|a| a.pid == std::process::id()) {
-        let _ = std::fs::remove_file(server_dir.join(ADDRESS_FILE));
-    }
 }
 
 /// Create `dir` (and its parents) and make it private to the user (0700).
@@ -187,7 +182,8 @@ pub async fn serve(options: EmbeddedOptions) -> anyhow::Result<()> {
 
     let why = wait_until_done(&handle, bot.as_ref(), &dir).await;
     tracing::info!("embedded server stopping: {why}");
-    remove_own_address(&dir);
+    // The address file stays: whether a server runs is the lock's to say, and the next
+    // termim opens on this address at once (the next server comes back on its port).
     if let Some(bot) = bot {
         bot.stop().await;
     }

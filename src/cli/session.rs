@@ -160,6 +160,35 @@ async fn connect_with(endpoint: &Endpoint, open_offline: bool) -> anyhow::Result
             revive: None,
         });
     }
+    if open_offline
+        && let Some(known) = embedded::read_address(&endpoint.layout.server_dir())
+        && let Ok(sig) = endpoint.sign(false)
+    {
+        // The messenger draws from the cache at once: it opens on the address the
+        // embedded server had (it comes back on the same port), and the server is made
+        // sure of in the background; the SDK connects as soon as it listens.
+        let tim = Tim::open(endpoint.sdk_config(&known.url), &endpoint.user, &sig)
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the cache of {}: {e}", endpoint.user))?;
+        let (ep, t, was) = (endpoint.clone(), tim.clone(), known.url.clone());
+        let revive = tokio::spawn(async move {
+            match ensure_embedded(&ep).await {
+                Ok(address) if address.url != was => tracing::warn!(
+                    was = %was, now = %address.url,
+                    "the embedded server moved to another port; restart termim to follow it"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("the embedded server did not start: {e:#}"),
+            }
+            keep_embedded_up(ep, t).await;
+        });
+        return Ok(Session {
+            tim,
+            layout: endpoint.layout.clone(),
+            server_url: known.url,
+            revive: Some(revive),
+        });
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;

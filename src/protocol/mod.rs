@@ -538,7 +538,12 @@ mod tests {
             let twice: ServerFrame = serde_json::from_str(text).expect(text);
             assert_eq!(to_text(&once), to_text(&twice), "{text}");
         }
-        for bad in [r#"{"code":0}"#, "[1]", "not json", r#"{"push":"p","data":{"#] {
+        for bad in [
+            r#"{"code":0}"#,
+            "[1]",
+            "not json",
+            r#"{"push":"p","data":{"#,
+        ] {
             assert!(ServerFrame::parse(bad).is_err(), "{bad}");
         }
     }

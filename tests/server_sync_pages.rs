@@ -69,7 +69,7 @@ async fn pages_are_exactly_the_visible_messages_in_order_whatever_their_size() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let who = (seed % 8) as usize;
-        let big = seed % 23 == 0;
+        let big = seed.is_multiple_of(23);
         let text = if big {
             format!("{n} {}", "x".repeat(11_000))
         } else {
@@ -86,7 +86,7 @@ async fn pages_are_exactly_the_visible_messages_in_order_whatever_their_size() {
             3 => (&mut clients[who], text_params(&id, "", "g1", &text), true),
             4 => {
                 let mut p = text_params(&id, "", "g2", &text);
-                let to_alice = seed % 3 == 0;
+                let to_alice = seed.is_multiple_of(3);
                 let target = if to_alice {
                     "alice"
                 } else {

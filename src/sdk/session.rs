@@ -410,7 +410,7 @@ fn apply_push(inner: &Arc<Inner>, p: Push) -> Result<(), TimError> {
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     *generation += 1;
-    let result = match p.push.as_str() {
+    match p.push.as_str() {
         push::NEW_MESSAGE => apply_new_message(inner, p.data),
         push::CONVERSATION_CHANGED => apply_conversation_changed(inner, p.data),
         push::CONVERSATION_DELETED => apply_conversation_deleted(inner, p.data),
@@ -425,8 +425,7 @@ fn apply_push(inner: &Arc<Inner>, p: Push) -> Result<(), TimError> {
             tracing::debug!(push = other, "unknown push ignored");
             Ok(())
         }
-    };
-    result
+    }
 }
 
 fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {

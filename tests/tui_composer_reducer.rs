@@ -408,6 +408,7 @@ fn what_is_written_survives_closing_and_a_failed_create() {
             desc: "d".into(),
             extension: String::new(),
         },
+        targets: Vec::new(),
         error: SdkError::new(6017, "invalid"),
     });
     alt(&mut app, 'c');

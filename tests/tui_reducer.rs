@@ -678,6 +678,7 @@ fn a_failed_create_gives_the_text_back() {
     app.apply_result(EffectResult::CreateFailed {
         conversation_id: "c2c_bob".into(),
         content: OutgoingContent::Text("keep me".into()),
+        targets: Vec::new(),
         error: SdkError::new(6014, "not logged in"),
     });
     assert_eq!(app.composer_text(), "keep me");
@@ -685,6 +686,21 @@ fn a_failed_create_gives_the_text_back() {
         app.visible_status()
             .is_some_and(|s| s.text.contains("6014"))
     );
+}
+
+#[test]
+fn a_failed_targeted_create_gives_back_its_receivers_too() {
+    // Sent again as given back, the text must still go only to the members chosen.
+    let mut app = sized(workspace(), 80, 24);
+    app.open_conversation_id("group_team");
+    app.apply_result(EffectResult::CreateFailed {
+        conversation_id: "group_team".into(),
+        content: OutgoingContent::Text("only for bob".into()),
+        targets: vec!["bob".into()],
+        error: SdkError::new(6014, "not logged in"),
+    });
+    assert_eq!(app.composer_text(), "only for bob");
+    assert_eq!(app.armed_targets("group_team"), ["bob".to_string()]);
 }
 
 // ----- history paging ----------------------------------------------------------------------

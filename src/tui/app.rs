@@ -1242,8 +1242,17 @@ impl App {
             EffectResult::CreateFailed {
                 conversation_id,
                 content,
+                targets,
                 error,
             } => {
+                // A targeted message's receivers are armed again: sent as it stands, the
+                // text given back would otherwise reach the whole group.
+                if !targets.is_empty() {
+                    let cs = self.compose.entry(conversation_id.clone()).or_default();
+                    if cs.targets.is_empty() {
+                        cs.targets = targets;
+                    }
+                }
                 // Nothing is lost: the content goes back where it came from.
                 if let OutgoingContent::Custom {
                     data,

@@ -226,10 +226,12 @@ pub enum EffectResult {
         conversation_id: String,
         message: Message,
     },
-    /// `create_*_message` refused; the content is given back so nothing is lost.
+    /// `create_*_message` refused; the content (and the receivers it was armed for) are
+    /// given back so nothing is lost — and a retry never goes to the whole group.
     CreateFailed {
         conversation_id: String,
         content: OutgoingContent,
+        targets: Vec<String>,
         error: SdkError,
     },
     /// `send_message` succeeded with the stored message (msgID, seq, server time).

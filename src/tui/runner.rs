@@ -121,6 +121,7 @@ async fn run_send(tim: &Tim, job: SendJob, results: &ResultSender) {
                     let _ = results.send(EffectResult::CreateFailed {
                         conversation_id,
                         content: out.content,
+                        targets: out.targets,
                         error,
                     });
                     return;

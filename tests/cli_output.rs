@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_termim");
+mod serve_support;
+
+use serve_support::{BIN, lines_of};
 
 /// Retitle the terminal, clear it, write the clipboard (OSC 52), a C1 CSI, a C1 NEL, a
 /// right-to-left override and a line break that would fake a line of its own.
@@ -49,25 +51,7 @@ impl Drop for Served {
 }
 
 fn start_server(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env_remove("TERMIM_SERVER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("termim serve starts");
-    let rx = lines_of(child.stderr.take().unwrap());
-    let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("termim serve prints where it listens");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    (child, url)
+    serve_support::start_server(dir, "127.0.0.1:0")
 }
 
 fn serve() -> Served {
@@ -86,16 +70,6 @@ fn serve() -> Served {
     }
 }
 
-fn lines_of(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
-
 impl Served {
     fn stop(&mut self) {
         let _ = self.child.kill();
@@ -110,13 +84,7 @@ impl Served {
     }
 
     fn usersig(&self, user: &str) -> String {
-        let out = Command::new(BIN)
-            .args(["usersig", "--user", user, "--data-dir"])
-            .arg(&self.server_dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "usersig: {out:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        serve_support::usersig(&self.server_dir, user)
     }
 
     fn client_dir(&self, user: &str) -> PathBuf {

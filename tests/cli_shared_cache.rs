@@ -4,71 +4,19 @@
 //! other processes) exactly once, and nothing logs "database is locked".
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_termim");
+mod serve_support;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
+use serve_support::{BIN, Killed, lines_of, usersig};
 
 fn serve(dir: &Path) -> (Killed, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("termim serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("termim serve prints where it listens");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (child, url) = serve_support::start_server(dir, "127.0.0.1:0");
     (Killed(child), url)
-}
-
-fn usersig(server_dir: &Path, user: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["usersig", "--user", user, "--data-dir"])
-        .arg(server_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn termim(url: &str, user: &str, sig: &str, data_dir: &Path, config: &Path) -> Command {
@@ -131,7 +79,7 @@ fn thirty_scripted_sends_and_two_listeners_share_one_data_dir() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let rx = lines_of(&mut child);
+        let rx = lines_of(child.stdout.take().expect("piped stdout"));
         listeners.push((Killed(child), rx));
     }
     for (_, rx) in &listeners {

@@ -41,21 +41,12 @@ fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Start `termim --user USER` in a pty and wait for the demo workspace in its list.
 fn start(ws: &Workspace, user: &str) -> Pty {
-    let mut pty = Pty::spawn(ws.command(exe(), user, &[]), COLS, ROWS);
-    pty.wait_for("the demo workspace", START, |s| {
-        s.contains("#Team 工作组") && s.contains("#Lounge") && s.contains("● online")
-    });
-    pty
+    pty_support::start_demo(ws, user, COLS, ROWS, START)
 }
 
 /// Open a conversation through the filter (`/`, its name, Enter) from the list.
 fn open(pty: &mut Pty, name: &str, title: &str) {
-    pty.type_text(&format!("/{name}"));
-    pty.wait_for("the filter", STEP, |s| {
-        s.contains(&format!("│/ {name} ")) && s.contains(" 1/")
-    });
-    pty.send(b"\r");
-    pty.shows(&format!("Message {title}"), STEP);
+    pty_support::open_conversation(pty, name, title, STEP);
 }
 
 /// Everything termim changed is changed back: main screen, cursor visible, bracketed

@@ -5,10 +5,10 @@
 #![cfg(unix)]
 
 mod pty_support;
+mod serve_support;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pty_support::{Pty, Workspace, free_port};
@@ -19,52 +19,10 @@ fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_termim"))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use serve_support::{Killed as Server, usersig as sig};
 
 fn serve(dir: &Path, port: u16) -> Server {
-    let mut child = Command::new(exe())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("termim serve");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    loop {
-        let line = lines
-            .next()
-            .expect("termim serve says where it listens")
-            .unwrap();
-        if line.contains("listening on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server(child)
-}
-
-fn sig(server_dir: &Path, user: &str) -> String {
-    let out = Command::new(exe())
-        .args(["usersig", "--user", user, "--data-dir"])
-        .arg(server_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    Server(serve_support::start_server(dir, &format!("127.0.0.1:{port}")).0)
 }
 
 fn script(ws: &Workspace, url: &str, user: &str, sig: &str, data: &Path, args: &[&str]) {

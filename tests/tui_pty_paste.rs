@@ -20,24 +20,15 @@ const COLS: u16 = 100;
 const ROWS: u16 = 30;
 
 fn exe() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_termim"))
+    pty_support::termim_exe()
 }
 
 fn start(ws: &Workspace) -> Pty {
-    let mut pty = Pty::spawn(ws.command(exe(), "dana", &[]), COLS, ROWS);
-    pty.wait_for("the demo workspace", START, |s| {
-        s.contains("#Team 工作组") && s.contains("#Lounge") && s.contains("● online")
-    });
-    pty
+    pty_support::start_demo(ws, "dana", COLS, ROWS, START)
 }
 
 fn open(pty: &mut Pty, name: &str, title: &str) {
-    pty.type_text(&format!("/{name}"));
-    pty.wait_for("the filter", STEP, |s| {
-        s.contains(&format!("│/ {name} ")) && s.contains(" 1/")
-    });
-    pty.send(b"\r");
-    pty.shows(&format!("Message {title}"), STEP);
+    pty_support::open_conversation(pty, name, title, STEP);
 }
 
 fn still_running(pty: &mut Pty) {

@@ -514,3 +514,29 @@ impl Drop for Pty {
         }
     }
 }
+
+/// The `termim` binary Cargo built for these tests.
+pub fn termim_exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_termim"))
+}
+
+/// Start `termim --user USER` (embedded default) in a pty of `cols`×`rows` and wait,
+/// up to `deadline`, for the demo workspace online in its list.
+pub fn start_demo(ws: &Workspace, user: &str, cols: u16, rows: u16, deadline: Duration) -> Pty {
+    let mut pty = Pty::spawn(ws.command(termim_exe(), user, &[]), cols, rows);
+    pty.wait_for("the demo workspace", deadline, |s| {
+        s.contains("#Team 工作组") && s.contains("#Lounge") && s.contains("● online")
+    });
+    pty
+}
+
+/// Open a conversation from the list through the filter (`/`, its name, Enter) and wait
+/// for its composer ("Message TITLE").
+pub fn open_conversation(pty: &mut Pty, name: &str, title: &str, deadline: Duration) {
+    pty.type_text(&format!("/{name}"));
+    pty.wait_for("the filter", deadline, |s| {
+        s.contains(&format!("│/ {name} ")) && s.contains(" 1/")
+    });
+    pty.send(b"\r");
+    pty.shows(&format!("Message {title}"), deadline);
+}

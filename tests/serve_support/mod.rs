@@ -1,0 +1,75 @@
+//! `termim serve` as a child process, for tests that drive the real binary: start it,
+//! read where it listens, sign UserSigs with the key in its data dir.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_termim");
+
+/// Every line `pipe` gives, as it comes, from a thread of its own.
+pub fn lines_of(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// `termim serve --listen LISTEN --data-dir DIR`, once it says where it listens: the
+/// child and its `ws://` URL. Its stderr keeps being drained.
+pub fn start_server(dir: &Path, listen: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", listen, "--data-dir"])
+        .arg(dir)
+        .env_remove("TERMIM_SERVER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("termim serve starts");
+    let rx = lines_of(child.stderr.take().expect("piped stderr"));
+    let url = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("termim serve prints where it listens");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in rx {});
+    (child, url)
+}
+
+/// A UserSig for `user`, signed with the key in the server's data dir.
+pub fn usersig(server_dir: &Path, user: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["usersig", "--user", user, "--data-dir"])
+        .arg(server_dir)
+        .output()
+        .expect("termim usersig runs");
+    assert!(out.status.success(), "usersig: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -161,19 +161,56 @@ impl ServerFrame {
     /// Parse a frame from the server (what `serde_json::from_str::<ServerFrame>` does,
     /// reading the text once).
     pub fn parse(text: &str) -> serde_json::Result<ServerFrame> {
-        let env: Envelope<'_> = serde_json::from_str(text)?;
-        let data = match env.data {
-            Some(raw) => serde_json::from_str(raw.get())?,
-            None => Value::Null,
+        let value = |raw: Option<Box<serde_json::value::RawValue>>| match raw {
+            Some(raw) => serde_json::from_str(raw.get()),
+            None => Ok(Value::Null),
         };
+        Ok(match RawFrame::parse(text)? {
+            RawFrame::Response(r) => ServerFrame::Response(Response {
+                req_id: r.req_id,
+                code: r.code,
+                desc: r.desc,
+                data: value(r.data)?,
+            }),
+            RawFrame::Push(p) => ServerFrame::Push(p),
+        })
+    }
+}
+
+/// A response whose `data` is still JSON text: the requester decodes it straight into
+/// the type it expects (a sync page never becomes a `Value` first).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub req_id: u64,
+    pub code: i32,
+    pub desc: String,
+    pub data: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A server frame with a response's data left unparsed.
+#[derive(Debug)]
+pub enum RawFrame {
+    Response(RawResponse),
+    Push(Push),
+}
+
+impl RawFrame {
+    pub fn parse(text: &str) -> serde_json::Result<RawFrame> {
+        let env: Envelope<'_> = serde_json::from_str(text)?;
         match (env.push, env.req_id, env.code) {
-            (_, Some(req_id), Some(code)) => Ok(ServerFrame::Response(Response {
+            (_, Some(req_id), Some(code)) => Ok(RawFrame::Response(RawResponse {
                 req_id,
                 code,
                 desc: env.desc,
-                data,
+                data: env.data.map(|raw| raw.to_owned()),
             })),
-            (Some(push), _, _) => Ok(ServerFrame::Push(Push { push, data })),
+            (Some(push), _, _) => Ok(RawFrame::Push(Push {
+                push,
+                data: match env.data {
+                    Some(raw) => serde_json::from_str(raw.get())?,
+                    None => Value::Null,
+                },
+            })),
             _ => Err(serde::de::Error::custom(
                 "neither a response (reqId, code) nor a push",
             )),

@@ -229,14 +229,13 @@ async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
                 cursor,
                 count: limits::PAGE_MAX as u32,
             };
-            let data = transport
-                .request(
+            transport
+                .request_as::<SyncResult>(
                     op::SYNC,
                     serde_json::to_value(params).unwrap_or_default(),
                     REQUEST_TIMEOUT,
                 )
-                .await?;
-            decode::<SyncResult>(op::SYNC, data)
+                .await
         })
     };
     let mut cursor = inner

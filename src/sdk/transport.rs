@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::error::TimError;
 use crate::model::limits;
-use crate::protocol::{self, Push, Request, Response, ServerFrame, codes};
+use crate::protocol::{self, Push, RawFrame, RawResponse, Request, codes};
 
 /// How long a connect (TCP + WebSocket handshake) may take.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,7 +42,7 @@ struct LinkHandle {
 #[derive(Default)]
 struct Slot {
     link: Option<LinkHandle>,
-    pending: HashMap<u64, oneshot::Sender<Response>>,
+    pending: HashMap<u64, oneshot::Sender<RawResponse>>,
 }
 
 pub(crate) struct Transport {
@@ -140,8 +140,8 @@ impl Transport {
     }
 
     fn dispatch(&self, text: &str, pushes: &mpsc::UnboundedSender<Push>) {
-        match ServerFrame::parse(text) {
-            Ok(ServerFrame::Response(resp)) => {
+        match RawFrame::parse(text) {
+            Ok(RawFrame::Response(resp)) => {
                 let waiter = self.lock().pending.remove(&resp.req_id);
                 match waiter {
                     Some(w) => {
@@ -154,7 +154,7 @@ impl Transport {
                     ),
                 }
             }
-            Ok(ServerFrame::Push(push)) => {
+            Ok(RawFrame::Push(push)) => {
                 let _ = pushes.send(push);
             }
             Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),
@@ -190,6 +190,30 @@ impl Transport {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, TimError> {
+        match self.request_raw(op, params, timeout).await? {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| TimError::bad_response(op, e)),
+            None => Ok(Value::Null),
+        }
+    }
+
+    /// [`Transport::request`] decoding the answer's data straight into `T`.
+    pub async fn request_as<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<T, TimError> {
+        let raw = self.request_raw(op, params, timeout).await?;
+        serde_json::from_str(raw.as_ref().map_or("null", |r| r.get()))
+            .map_err(|e| TimError::bad_response(op, e))
+    }
+
+    async fn request_raw(
+        &self,
+        op: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Option<Box<serde_json::value::RawValue>>, TimError> {
         let req_id = self.next_req_id.fetch_add(1, Ordering::Relaxed);
         let text = protocol::to_text(&Request {
             req_id,

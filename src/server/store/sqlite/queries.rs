@@ -594,6 +594,13 @@ pub fn sync(
         if row.stores_nothing() {
             continue;
         }
+        let lower = row.lower();
+        if let Some(next) = hinted.get(&row.conv_id) {
+            // The previous page stopped here: reading from there finds what is new (or
+            // nothing), with no need to look for the cursor again.
+            heads.push(SyncHead::new(row.conv_id, lower.max(*next)));
+            continue;
+        }
         let last: Option<(i64, i64)> = tx
             .prepare_cached(
                 "SELECT pos, seq FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1",
@@ -603,17 +610,11 @@ pub fn sync(
         let Some((last_pos, last_seq)) = last else {
             continue;
         };
-        let lower = row.lower();
         if last_pos as u64 <= cursor || (last_seq as u64) < lower {
             continue;
         }
-        // First seq in [lower, last_seq] whose pos is past the cursor; where the previous
-        // page stopped in this conversation is a lower bound that is usually exact.
+        // First seq in [lower, last_seq] whose pos is past the cursor.
         let (mut lo, mut hi) = (lower, last_seq as u64);
-        if let Some(next) = hinted.get(&row.conv_id) {
-            lo = lo.max(*next).min(hi);
-            hi = lo;
-        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let pos: Option<i64> = tx
@@ -629,13 +630,7 @@ pub fn sync(
                 lo = mid + 1;
             }
         }
-        heads.push(SyncHead {
-            conv_id: row.conv_id,
-            next_seq: lo,
-            chunk: SYNC_FIRST_CHUNK,
-            buffered: std::collections::VecDeque::new(),
-            done: false,
-        });
+        heads.push(SyncHead::new(row.conv_id, lo));
     }
     // A page takes about count / heads from each conversation when they are interleaved:
     // read that much first (rows read and not returned are read again next page).
@@ -702,6 +697,16 @@ struct SyncHead {
 }
 
 impl SyncHead {
+    fn new(conv_id: i64, next_seq: u64) -> Self {
+        SyncHead {
+            conv_id,
+            next_seq,
+            chunk: SYNC_FIRST_CHUNK,
+            buffered: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
     /// The pos of the next message, reading the next chunk when the buffer is empty.
     fn peek(&mut self, tx: &Connection, user: &str, cursor: u64) -> Result<Option<u64>, OpError> {
         if self.buffered.is_empty() && !self.done {

@@ -93,7 +93,7 @@ pub struct ServeArgs {
     /// Run as a data directory's embedded default (termim starts it so; see
     /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
     /// takes a free port.
-    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret_key"])]
+    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret"])]
     pub embedded: bool,
     /// The user whose termim started the embedded server (the demo workspace's own user).
     #[arg(long, hide = true, value_name = "ID", requires = "embedded")]
@@ -102,19 +102,50 @@ pub struct ServeArgs {
 
 /// An explicit app key; without it, the one kept in the data directory.
 #[derive(Debug, Args)]
+#[group(skip)]
 pub struct KeyArgs {
-    /// SDKAppID (with --secret-key); default: the one kept in the data directory.
-    #[arg(long, value_name = "N", requires = "secret_key")]
+    /// SDKAppID (with a secret key); default: the one kept in the data directory.
+    #[arg(long, value_name = "N", requires = "secret")]
     pub sdkappid: Option<u64>,
-    /// Secret key (with --sdkappid); default: generated once and kept in the data directory.
+    /// Secret key (with --sdkappid). Visible to every local user in `ps` when given on
+    /// the command line: prefer --secret-key-file or the TERMIM_SECRET_KEY environment
+    /// variable. Default: generated once and kept in the data directory.
     #[arg(
         long,
         value_name = "KEY",
         requires = "sdkappid",
         env = "TERMIM_SECRET_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        group = "secret"
     )]
     pub secret_key: Option<String>,
+    /// Read the secret key (with --sdkappid) from this file (one line; surrounding
+    /// white space is ignored). Keep it readable by the server's user only.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "sdkappid",
+        group = "secret",
+        conflicts_with = "secret_key"
+    )]
+    pub secret_key_file: Option<std::path::PathBuf>,
+}
+
+impl KeyArgs {
+    /// The secret key given, from --secret-key / TERMIM_SECRET_KEY or --secret-key-file.
+    pub fn secret(&self) -> anyhow::Result<Option<String>> {
+        if let Some(path) = &self.secret_key_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the secret key from {}: {e}", path.display())
+            })?;
+            let key = text.trim();
+            if key.is_empty() {
+                anyhow::bail!("the secret key file {} is empty", path.display());
+            }
+            return Ok(Some(key.to_string()));
+        }
+        Ok(self.secret_key.clone())
+    }
 }
 
 #[derive(Debug, Args)]

@@ -154,7 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
                 data_dir,
                 sdk_app_id: args.key.sdkappid,
-                secret_key: args.key.secret_key,
+                secret_key: args.key.secret()?,
             })
             .await
         }
@@ -266,7 +266,7 @@ where
 
 fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Result<()> {
     let endpoint = Endpoint::resolve(conn, cfg, false)?;
-    let key = match (args.key.sdkappid, args.key.secret_key) {
+    let key = match (args.key.sdkappid, args.key.secret()?) {
         (Some(sdk_app_id), Some(secret_key)) => crate::usersig::AppKey {
             sdk_app_id,
             secret_key,

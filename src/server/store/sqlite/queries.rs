@@ -401,6 +401,11 @@ pub fn group_members(
     offset: u64,
     count: u32,
 ) -> rusqlite::Result<(Vec<GroupMemberFullInfo>, Option<u64>)> {
+    // SQLite takes a negative OFFSET as 0: an offset past i64 (past any group) is the end,
+    // not the first page again.
+    let Ok(sql_offset) = i64::try_from(offset) else {
+        return Ok((Vec::new(), None));
+    };
     let role_clause = match filter {
         crate::model::member_filter::OWNER => " AND role = 400",
         crate::model::member_filter::ADMIN => " AND role = 300",
@@ -413,24 +418,21 @@ pub fn group_members(
          ORDER BY role DESC, join_time, user_id LIMIT ?2 OFFSET ?3"
     ))?;
     let mut list = stmt
-        .query_map(
-            params![group_id, i64::from(count) + 1, offset as i64],
-            |r| {
-                Ok(GroupMemberFullInfo {
-                    user_id: r.get(0)?,
-                    nick_name: String::new(),
-                    name_card: String::new(),
-                    role: r.get::<_, i64>(1)? as u32,
-                    join_time: r.get(2)?,
-                    mute_until: r.get(3)?,
-                    is_online: false,
-                })
-            },
-        )?
+        .query_map(params![group_id, i64::from(count) + 1, sql_offset], |r| {
+            Ok(GroupMemberFullInfo {
+                user_id: r.get(0)?,
+                nick_name: String::new(),
+                name_card: String::new(),
+                role: r.get::<_, i64>(1)? as u32,
+                join_time: r.get(2)?,
+                mute_until: r.get(3)?,
+                is_online: false,
+            })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let more = list.len() > count as usize;
     list.truncate(count as usize);
-    let next = more.then(|| offset + u64::from(count));
+    let next = more.then(|| offset.saturating_add(u64::from(count)));
     Ok((list, next))
 }
 

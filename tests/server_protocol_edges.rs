@@ -39,3 +39,43 @@ async fn a_member_list_offset_past_i64_is_the_end_not_the_start() {
         .await;
     assert_eq!(first["memberInfoList"].as_array().map(Vec::len), Some(2));
 }
+
+/// Issue 10.13: the documented defaults work when a field is omitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn omitted_counts_and_cursors_take_their_documented_defaults() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.create_group("Work", "defaults", &["bob"]).await;
+    bob.send_text_to("alice", "", "d1", "hello").await;
+    let sync = alice.call("sync", json!({})).await;
+    assert!(
+        !sync["messageList"].as_array().unwrap().is_empty(),
+        "{sync}"
+    );
+    let list = alice.call("getConversationList", json!({})).await;
+    assert_eq!(
+        list["conversationList"].as_array().map(Vec::len),
+        Some(2),
+        "{list}"
+    );
+    let members = alice
+        .call("getGroupMemberList", json!({"groupID": "defaults"}))
+        .await;
+    assert_eq!(members["memberInfoList"].as_array().map(Vec::len), Some(2));
+    let history = alice
+        .call(
+            "getHistoryMessageList",
+            json!({"conversationID": "c2c_bob"}),
+        )
+        .await;
+    assert_eq!(history["messageList"][0]["textElem"]["text"], "hello");
+    // An explicit 0 is still refused where the doc says so.
+    let (code, _) = alice
+        .call_err(
+            "getHistoryMessageList",
+            json!({"conversationID": "c2c_bob", "count": 0}),
+        )
+        .await;
+    assert_eq!(code, 6017);
+}

@@ -315,6 +315,8 @@ pub struct GetHistoryParams {
     pub conversation_id: String,
     #[serde(default = "default_get_type")]
     pub get_type: u8,
+    /// Omitted: 20 (an explicit 0 is refused).
+    #[serde(default = "default_history_count")]
     pub count: u32,
     #[serde(rename = "lastMsgID", default, skip_serializing_if = "Option::is_none")]
     pub last_msg_id: Option<String>,
@@ -324,6 +326,10 @@ pub struct GetHistoryParams {
 
 fn default_get_type() -> u8 {
     get_type::CLOUD_OLDER
+}
+
+fn default_history_count() -> u32 {
+    20
 }
 
 /// `V2TimMessageListResult`: older pages newest→oldest, newer pages oldest→newest.
@@ -338,7 +344,11 @@ pub struct MessageListResult {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncParams {
+    /// Omitted: 0, from the beginning.
+    #[serde(default)]
     pub cursor: u64,
+    /// Omitted or 0: 100.
+    #[serde(default)]
     pub count: u32,
 }
 
@@ -371,6 +381,8 @@ pub struct GetConversationListParams {
     /// "0" for the first page.
     #[serde(default)]
     pub next_seq: String,
+    /// Omitted or 0: 100.
+    #[serde(default)]
     pub count: u32,
 }
 
@@ -515,6 +527,8 @@ pub struct GetGroupMemberListParams {
     /// "0" for the first page.
     #[serde(default)]
     pub next_seq: String,
+    /// Omitted or 0: 100.
+    #[serde(default)]
     pub count: u32,
 }
 

@@ -79,3 +79,44 @@ async fn omitted_counts_and_cursors_take_their_documented_defaults() {
         .await;
     assert_eq!(code, 6017);
 }
+
+/// Issue 10.15: after a kick, a quit or a dismiss the group's conversation leaves the
+/// list with a `conversationDeleted` push, as the doc's list semantics promise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_group_any_way_pushes_conversation_deleted() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut carol2 = server.login("carol").await;
+    alice.create_group("Work", "gone", &["bob", "carol"]).await;
+
+    alice
+        .call(
+            "kickGroupMember",
+            json!({"groupID": "gone", "memberList": ["bob"], "reason": "bye"}),
+        )
+        .await;
+    let data = bob.push_named("conversationDeleted").await;
+    assert_eq!(data["conversationIDList"], json!(["group_gone"]));
+
+    carol.call("quitGroup", json!({"groupID": "gone"})).await;
+    let data = carol2.push_named("conversationDeleted").await;
+    assert_eq!(data["conversationIDList"], json!(["group_gone"]));
+
+    let mut dave = server.login("dave").await;
+    alice
+        .call(
+            "inviteUserToGroup",
+            json!({"groupID": "gone", "userList": ["dave"]}),
+        )
+        .await;
+    alice.call("dismissGroup", json!({"groupID": "gone"})).await;
+    let data = dave.push_named("conversationDeleted").await;
+    assert_eq!(data["conversationIDList"], json!(["group_gone"]));
+    let list = alice.call("getConversationList", json!({})).await;
+    assert!(
+        !list.to_string().contains("group_gone"),
+        "the owner's list no longer has it: {list}"
+    );
+}

@@ -357,6 +357,24 @@ fn remove_member(db: &Connection, g: &GroupState, user: &str) -> rusqlite::Resul
     Ok(())
 }
 
+/// The group's conversation leaves each of `users`' lists (after a quit, kick or dismiss):
+/// their devices learn it from the push, as from a delete.
+fn group_conversation_gone(
+    users: &[String],
+    except: Option<ConnId>,
+    group_id: &str,
+) -> Vec<Effect> {
+    let id = crate::model::ConversationId::group(group_id).0;
+    users
+        .iter()
+        .map(|u| Effect::ConversationDeleted {
+            user: u.clone(),
+            except,
+            conversation_ids: vec![id.clone()],
+        })
+        .collect()
+}
+
 fn group_event(
     users: Vec<String>,
     except: Option<ConnId>,
@@ -1469,6 +1487,11 @@ impl Writer {
                 user,
                 vec![user.to_string()],
             ));
+            fx.extend(group_conversation_gone(
+                &[user.to_string()],
+                Some(conn),
+                group_id,
+            ));
             return Ok(Data::null());
         }
         let roster_before = g.roster();
@@ -1517,6 +1540,11 @@ impl Writer {
             user,
             vec![user.to_string()],
         ));
+        fx.extend(group_conversation_gone(
+            &[user.to_string()],
+            Some(conn),
+            group_id,
+        ));
         Ok(Data::null())
     }
 
@@ -1550,6 +1578,7 @@ impl Writer {
             )));
         }
         let members = self.dismiss(group_id)?;
+        let gone = group_conversation_gone(&members, Some(conn), group_id);
         fx.push(group_event(
             members,
             Some(conn),
@@ -1558,6 +1587,7 @@ impl Writer {
             user,
             Vec::new(),
         ));
+        fx.extend(gone);
         Ok(Data::null())
     }
 
@@ -1704,8 +1734,9 @@ impl Writer {
             group_id,
             "kicked",
             user,
-            kicked,
+            kicked.clone(),
         ));
+        fx.extend(group_conversation_gone(&kicked, None, group_id));
         Ok(Data::null())
     }
 

@@ -120,3 +120,36 @@ async fn leaving_a_group_any_way_pushes_conversation_deleted() {
         "the owner's list no longer has it: {list}"
     );
 }
+
+/// Issue 10.14: a mute tip and an unmute tip differ: each names the member, the seconds
+/// (V2TIM's `muteTime`, 0 = unmuted) and when the mute ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_and_unmute_tips_say_which_and_until_when() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.create_group("Public", "quiet", &["bob"]).await;
+    let mut changes = Vec::new();
+    for seconds in [600, 0] {
+        alice
+            .call(
+                "muteGroupMember",
+                json!({"groupID": "quiet", "userID": "bob", "seconds": seconds}),
+            )
+            .await;
+        loop {
+            let push = bob.push_named("newMessage").await;
+            let tips = &push["message"]["groupTipsElem"];
+            if tips["type"] == 8 {
+                changes.push(tips["memberChangeInfoList"][0].clone());
+                break;
+            }
+        }
+    }
+    assert_eq!(changes[0]["userID"], "bob");
+    assert_eq!(changes[0]["muteTime"], 600);
+    assert!(changes[0]["muteUntil"].as_i64().unwrap_or(0) > 0);
+    assert_eq!(changes[1]["muteTime"], 0);
+    assert_eq!(changes[1]["muteUntil"], 0);
+    assert_ne!(changes[0], changes[1], "mute and unmute are told apart");
+}

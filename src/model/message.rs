@@ -137,6 +137,21 @@ pub struct GroupTipsElem {
     pub member_list: Vec<String>,
     #[serde(default)]
     pub member_count: u32,
+    /// What changed for each member (mute: `muteTime` seconds, 0 = unmuted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_change_info_list: Vec<GroupMemberChangeInfo>,
+}
+
+/// `V2TimGroupMemberChangeInfo`, plus termim's `muteUntil` (server seconds; 0 = not
+/// muted), so a client never needs to guess from the tip's time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberChangeInfo {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    pub mute_time: u32,
+    #[serde(default)]
+    pub mute_until: i64,
 }
 
 /// `OfflinePushInfo` (reference §2.5): the fields a terminal client can set.

@@ -113,6 +113,7 @@ pub fn tips(group: &str, ts: i64, seq: u64, kind: u8, op: &str, members: &[&str]
         op_member: op.to_string(),
         member_list: members.iter().map(|s| s.to_string()).collect(),
         member_count: 0,
+        member_change_info_list: Vec::new(),
     });
     m
 }

@@ -942,6 +942,24 @@ impl Writer {
         member_count: usize,
         now: i64,
     ) -> Result<Produced, OpError> {
+        let elem = GroupTipsElem {
+            group_id: group_id.to_string(),
+            tips_type: tips,
+            op_member: op_user.to_string(),
+            member_list: members,
+            member_count: member_count as u32,
+            member_change_info_list: Vec::new(),
+        };
+        self.group_tips_elem(group_id, op_user, elem, now)
+    }
+
+    fn group_tips_elem(
+        &mut self,
+        group_id: &str,
+        op_user: &str,
+        elem: GroupTipsElem,
+        now: i64,
+    ) -> Result<Produced, OpError> {
         let g = live_group(&mut self.groups, &self.db, group_id)?;
         let mut msg = Message {
             sender: op_user.to_string(),
@@ -950,13 +968,7 @@ impl Writer {
             timestamp: now,
             ..Message::default()
         };
-        msg.set_elem(Elem::GroupTips(GroupTipsElem {
-            group_id: group_id.to_string(),
-            tips_type: tips,
-            op_member: op_user.to_string(),
-            member_list: members,
-            member_count: member_count as u32,
-        }));
+        msg.set_elem(Elem::GroupTips(elem));
         if !g.group_type.stores_messages() {
             msg.msg_id = online_msg_id(now);
             return Ok(Produced {
@@ -1785,14 +1797,20 @@ impl Writer {
         }
         let roster = g.roster();
         let count = g.members.len();
-        let tips = self.group_tips(
-            group_id,
-            user,
-            tips_type::MEMBER_INFO_CHANGE,
-            vec![target.to_string()],
-            count,
-            now,
-        )?;
+        // Mute and unmute differ in the tip itself, not only in the member list.
+        let elem = GroupTipsElem {
+            group_id: group_id.to_string(),
+            tips_type: tips_type::MEMBER_INFO_CHANGE,
+            op_member: user.to_string(),
+            member_list: vec![target.to_string()],
+            member_count: count as u32,
+            member_change_info_list: vec![crate::model::GroupMemberChangeInfo {
+                user_id: target.to_string(),
+                mute_time: seconds,
+                mute_until: if seconds == 0 { 0 } else { until },
+            }],
+        };
+        let tips = self.group_tips_elem(group_id, user, elem, now)?;
         fx.push(Self::tips_effect(&tips, roster));
         Ok(Data::null())
     }

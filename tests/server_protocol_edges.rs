@@ -153,3 +153,24 @@ async fn mute_and_unmute_tips_say_which_and_until_when() {
     assert_eq!(changes[1]["muteUntil"], 0);
     assert_ne!(changes[0], changes[1], "mute and unmute are told apart");
 }
+
+/// Issue 10.16 (part): the login answer names the protocol version and capabilities.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_answer_names_the_version_and_capabilities() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    let data = c
+        .call(
+            "login",
+            json!({"userID": "alice", "userSig": server.sig("alice")}),
+        )
+        .await;
+    assert_eq!(data["version"], termim::protocol::PROTOCOL_VERSION);
+    let caps: Vec<&str> = data["capabilities"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(caps, termim::protocol::CAPABILITIES);
+}

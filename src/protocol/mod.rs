@@ -237,7 +237,29 @@ pub struct LoginResult {
     pub server_time: i64,
     /// The newest sync cursor at login; the client syncs from its own cursor up to here and beyond.
     pub cursor: u64,
+    /// The protocol version this server speaks ([`PROTOCOL_VERSION`]); absent from
+    /// servers older than it.
+    #[serde(default)]
+    pub version: u32,
+    /// What this server supports beyond the base protocol ([`CAPABILITIES`]), so a
+    /// client can tell what to offer as the protocol grows.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
 }
+
+/// The protocol version a login answer names. It grows when an op or push changes shape
+/// incompatibly; additions are announced as capabilities instead.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The capabilities a login answer lists.
+pub const CAPABILITIES: &[&str] = &[
+    // Omitted counts, cursors and page tokens take the documented defaults.
+    "paramDefaults",
+    // Mute tips carry memberChangeInfoList (muteTime, muteUntil).
+    "muteTipsChangeInfo",
+    // Leaving a group (kick, quit, dismiss) pushes conversationDeleted.
+    "groupConversationDeleted",
+];
 
 /// `ping` result.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -374,6 +374,11 @@ impl Session {
             user_id: p.user_id,
             server_time: now,
             cursor,
+            version: crate::protocol::PROTOCOL_VERSION,
+            capabilities: crate::protocol::CAPABILITIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
         }))
     }
 }

@@ -282,10 +282,7 @@ impl Tim {
                     }
                 };
                 if let Some(pos) = result.cursor {
-                    let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
-                    if pos > stream.announced {
-                        stream.acked.insert(result.message.msg_id.clone(), pos);
-                    }
+                    inner.stream().remember_ack(&result.message.msg_id, pos);
                 }
                 let server_copy = result.message.clone();
                 match inner

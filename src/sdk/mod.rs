@@ -234,6 +234,11 @@ impl Inner {
         }
     }
 
+    /// This process's stream position (see [`Stream`]).
+    fn stream(&self) -> std::sync::MutexGuard<'_, Stream> {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn set_state(&self, state: ConnectionState) {
         let changed = self.state.send_if_modified(|s| {
             if *s == state {
@@ -306,6 +311,13 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
+    /// Remember one of my sends acknowledged at `pos`, unless the position is past it.
+    pub fn remember_ack(&mut self, msg_id: &str, pos: u64) {
+        if pos > self.announced {
+            self.acked.insert(msg_id.to_string(), pos);
+        }
+    }
+
     /// Move past `pos`; acked messages at or before it are no longer needed.
     pub fn advance(&mut self, pos: u64) {
         if pos > self.announced {

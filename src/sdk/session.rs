@@ -56,7 +56,7 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
             if inner.cache.cursor()? > result.cursor {
                 inner.cache.set_cursor(0)?;
             }
-            let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let mut stream = inner.stream();
             if stream.announced > result.cursor {
                 *stream = super::Stream::default();
             }
@@ -238,11 +238,7 @@ async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
                 .await
         })
     };
-    let mut cursor = inner
-        .stream
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .announced;
+    let mut cursor = inner.stream().announced;
     let mut pending = Some(fetch(cursor));
     while let Some(request) = pending.take() {
         let page = request
@@ -255,7 +251,7 @@ async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
             .cache
             .store_remote(page.message_list, Some(page.cursor))?;
         let fresh: Vec<_> = {
-            let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let mut stream = inner.stream();
             let fresh = stored
                 .into_iter()
                 .filter(|s| !stream.acked.contains_key(&s.message.msg_id))
@@ -438,7 +434,7 @@ fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
     };
     let pos = push.cursor;
     if let Some(pos) = pos {
-        let stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let stream = inner.stream();
         if pos <= stream.announced {
             // Already announced here (a sync brought it, or it was in the cache at start).
             return Ok(());
@@ -449,7 +445,7 @@ fn apply_new_message(inner: &Arc<Inner>, data: Value) -> Result<(), TimError> {
         tracing::trace!(msg_id = %outcome.message.msg_id, "already cached by another process");
     }
     if let Some(pos) = pos {
-        let mut stream = inner.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stream = inner.stream();
         let acked = stream.acked.contains_key(&outcome.message.msg_id);
         stream.advance(pos);
         if acked {

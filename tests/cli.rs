@@ -2,7 +2,6 @@
 //! `termim usersig`, `send`, `history`, `conversations`, `conversation-data`, `group …` and
 //! `listen` as separate processes against it.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -10,7 +9,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_termim");
+mod pty_support;
+mod serve_support;
+
+use pty_support::is_embedded_server;
+use serve_support::{BIN, Killed};
 
 /// A `termim serve` child process on a free port, killed on drop.
 struct Served {
@@ -29,30 +32,7 @@ impl Drop for Served {
 
 fn serve() -> Served {
     let server_dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(server_dir.path())
-        .env_remove("TERMIM_SERVER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("termim serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("termim serve prints where it listens");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (child, url) = serve_support::start_server(server_dir.path(), "127.0.0.1:0");
     let clients = tempfile::tempdir().unwrap();
     std::fs::write(clients.path().join("none.toml"), "").unwrap();
     Served {
@@ -65,17 +45,7 @@ fn serve() -> Served {
 
 impl Served {
     fn usersig(&self, user: &str) -> String {
-        let out = Command::new(BIN)
-            .args(["usersig", "--user", user, "--data-dir"])
-            .arg(self.server_dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "usersig: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        serve_support::usersig(self.server_dir.path(), user)
     }
 
     fn client_dir(&self, user: &str) -> PathBuf {
@@ -84,14 +54,14 @@ impl Served {
 
     /// Run `termim ARGS` as `user`, connection given by environment variables.
     fn command(&self, user: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env("TERMIM_SERVER", &self.url)
-            .env("TERMIM_USER", user)
-            .env("TERMIM_USERSIG", self.usersig(user))
-            .env("TERMIM_DATA_DIR", self.client_dir(user))
-            .env("TERMIM_CONFIG", self.clients.path().join("none.toml"))
-            .stdin(Stdio::null());
+        let mut cmd = serve_support::client(
+            &self.url,
+            user,
+            &self.usersig(user),
+            &self.client_dir(user),
+            &self.clients.path().join("none.toml"),
+        );
+        cmd.args(args);
         cmd
     }
 
@@ -100,14 +70,7 @@ impl Served {
     }
 
     fn ok(&self, user: &str, args: &[&str]) -> String {
-        let out = self.run(user, args);
-        assert!(
-            out.status.success(),
-            "termim {args:?} as {user} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        serve_support::ok(&mut self.command(user, args))
     }
 
     fn json(&self, user: &str, args: &[&str]) -> Value {
@@ -502,16 +465,6 @@ impl Embedded {
     }
 }
 
-/// Is `pid` a live (not zombie) `termim serve --embedded`?
-fn is_embedded_server(pid: i32) -> bool {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    cmdline.split(|b| *b == 0).any(|a| a == b"--embedded") && !matches!(state, Some('Z') | None)
-}
-
 /// No test leaves a background server behind.
 impl Drop for Embedded {
     fn drop(&mut self) {
@@ -662,29 +615,13 @@ fn usersig_with_an_explicit_key_verifies_and_expires() {
     assert!(!out.status.success());
 }
 
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn spawn_listener(cmd: &mut Command) -> (Child, mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = serve_support::lines_of(child.stdout.take().unwrap());
     (child, rx)
 }
 
@@ -712,10 +649,10 @@ fn connected(v: &Value) -> bool {
 fn the_embedded_server_and_its_echo_bot_outlive_the_termim_that_started_it() {
     let embedded = Embedded::new();
     let (first, first_rx) = spawn_listener(&mut embedded.command("alice", &["listen", "--json"]));
-    let mut first = KillOnDrop(first);
+    let mut first = Killed(first);
     wait_for_line(&first_rx, "alice online", connected);
     let (second, second_rx) = spawn_listener(&mut embedded.command("bob", &["listen", "--json"]));
-    let _second = KillOnDrop(second);
+    let _second = Killed(second);
     wait_for_line(&second_rx, "bob online", connected);
     let server = embedded.server_pid();
 
@@ -759,10 +696,10 @@ fn two_users_embedded_defaults_run_side_by_side_and_stay_apart() {
     let ann = Embedded::with_config("");
     let ben = Embedded::with_config("");
     let (ann_listen, ann_rx) = spawn_listener(&mut ann.command("ann", &["listen", "--json"]));
-    let _ann_listen = KillOnDrop(ann_listen);
+    let _ann_listen = Killed(ann_listen);
     wait_for_line(&ann_rx, "ann online", connected);
     let (ben_listen, ben_rx) = spawn_listener(&mut ben.command("ben", &["listen", "--json"]));
-    let _ben_listen = KillOnDrop(ben_listen);
+    let _ben_listen = Killed(ben_listen);
     wait_for_line(&ben_rx, "ben online", connected);
     let (a, b) = (ann.address().unwrap(), ben.address().unwrap());
     assert_ne!(a["url"], b["url"], "one server each: {a} {b}");
@@ -848,7 +785,7 @@ fn the_embedded_server_exits_once_nobody_uses_it_and_comes_back_when_needed() {
 fn a_killed_embedded_server_is_started_again_for_the_termims_still_using_it() {
     let embedded = Embedded::with_config("");
     let (bob, bob_rx) = spawn_listener(&mut embedded.command("bob", &["listen", "--json"]));
-    let _bob = KillOnDrop(bob);
+    let _bob = Killed(bob);
     wait_for_line(&bob_rx, "bob online", connected);
     let before = embedded.address().expect("embedded.json");
     let pid = before["pid"].as_i64().unwrap() as i32;

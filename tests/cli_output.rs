@@ -17,7 +17,7 @@ use serde_json::Value;
 
 mod serve_support;
 
-use serve_support::{BIN, lines_of};
+use serve_support::lines_of;
 
 /// Retitle the terminal, clear it, write the clipboard (OSC 52), a C1 CSI, a C1 NEL, a
 /// right-to-left override and a line break that would fake a line of its own.
@@ -92,14 +92,14 @@ impl Served {
     }
 
     fn command(&self, user: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env("TERMIM_SERVER", &self.url)
-            .env("TERMIM_USER", user)
-            .env("TERMIM_USERSIG", self.usersig(user))
-            .env("TERMIM_DATA_DIR", self.client_dir(user))
-            .env("TERMIM_CONFIG", self.clients.with_file_name("none.toml"))
-            .stdin(Stdio::null());
+        let mut cmd = serve_support::client(
+            &self.url,
+            user,
+            &self.usersig(user),
+            &self.client_dir(user),
+            &self.clients.with_file_name("none.toml"),
+        );
+        cmd.args(args);
         cmd
     }
 
@@ -108,14 +108,7 @@ impl Served {
     }
 
     fn ok(&self, user: &str, args: &[&str]) -> String {
-        let out = self.run(user, args);
-        assert!(
-            out.status.success(),
-            "termim {args:?} as {user} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        serve_support::ok(&mut self.command(user, args))
     }
 
     fn json(&self, user: &str, args: &[&str]) -> Value {

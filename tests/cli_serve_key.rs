@@ -6,36 +6,14 @@ mod serve_support;
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use serve_support::{BIN, Killed, lines_of};
+use serve_support::{BIN, Killed, client, ok};
 
 const SDKAPPID: &str = "1400000123";
 const KEY: &str = "a-secret-nobody-may-see-0123456789abcdef";
 
 fn serve_with(args: &[&str], envs: &[(&str, &str)], dir: &std::path::Path) -> (Killed, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .args(args)
-        .env_remove("TERMIM_SECRET_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("termim serve starts");
-    let rx = lines_of(child.stderr.take().unwrap());
-    let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("termim serve prints where it listens");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in rx {});
+    let (child, url) = serve_support::start_server_with(dir, "127.0.0.1:0", args, envs);
     (Killed(child), url)
 }
 
@@ -62,25 +40,9 @@ fn sig_from_file(file: &std::path::Path, user: &str) -> String {
 }
 
 fn logs_in(url: &str, user: &str, sig: &str, data: &std::path::Path) {
-    let out = Command::new(BIN)
-        .args([
-            "--server",
-            url,
-            "--user",
-            user,
-            "--usersig",
-            sig,
-            "--data-dir",
-        ])
-        .arg(data)
-        .args(["--config", "/dev/null", "conversations", "--json"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    ok(
+        client(url, user, sig, data, std::path::Path::new("/dev/null"))
+            .args(["conversations", "--json"]),
     );
 }
 

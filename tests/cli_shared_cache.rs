@@ -12,7 +12,7 @@ use serde_json::Value;
 
 mod serve_support;
 
-use serve_support::{BIN, Killed, lines_of, usersig};
+use serve_support::{Killed, lines_of, usersig};
 
 fn serve(dir: &Path) -> (Killed, String) {
     let (child, url) = serve_support::start_server(dir, "127.0.0.1:0");
@@ -20,14 +20,7 @@ fn serve(dir: &Path) -> (Killed, String) {
 }
 
 fn termim(url: &str, user: &str, sig: &str, data_dir: &Path, config: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env("TERMIM_SERVER", url)
-        .env("TERMIM_USER", user)
-        .env("TERMIM_USERSIG", sig)
-        .env("TERMIM_DATA_DIR", data_dir)
-        .env("TERMIM_CONFIG", config)
-        .stdin(Stdio::null());
-    c
+    serve_support::client(url, user, sig, data_dir, config)
 }
 
 fn dir_has(dir: &Path, needle: &[u8]) -> bool {

@@ -8,7 +8,6 @@ mod pty_support;
 mod serve_support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pty_support::{Pty, Workspace, free_port};
@@ -26,29 +25,10 @@ fn serve(dir: &Path, port: u16) -> Server {
 }
 
 fn script(ws: &Workspace, url: &str, user: &str, sig: &str, data: &Path, args: &[&str]) {
-    let out = Command::new(exe())
-        .args([
-            "--server",
-            url,
-            "--user",
-            user,
-            "--usersig",
-            sig,
-            "--data-dir",
-        ])
-        .arg(data)
-        .arg("--config")
-        .arg(ws.config())
-        .args(args)
-        .env_remove("TERMIM_SERVER")
-        .env("HOME", ws.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    serve_support::ok(
+        serve_support::client(url, user, sig, data, &ws.config())
+            .env("HOME", ws.path())
+            .args(args),
     );
 }
 

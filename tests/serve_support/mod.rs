@@ -24,15 +24,28 @@ pub fn lines_of(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Str
 /// `termim serve --listen LISTEN --data-dir DIR`, once it says where it listens: the
 /// child and its `ws://` URL. Its stderr keeps being drained.
 pub fn start_server(dir: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", listen, "--data-dir"])
+    start_server_with(dir, listen, &[], &[])
+}
+
+/// [`start_server`] with more arguments and environment variables (`TERMIM_SECRET_KEY`
+/// is taken from `envs` only).
+pub fn start_server_with(
+    dir: &Path,
+    listen: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
+        .args(args)
         .env_remove("TERMIM_SERVER")
+        .env_remove("TERMIM_SECRET_KEY")
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("termim serve starts");
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("termim serve starts");
     let rx = lines_of(child.stderr.take().expect("piped stderr"));
     let url = loop {
         let line = rx
@@ -72,4 +85,30 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `termim ARGS…` as `user` of the server at `url`, its connection given the way a script
+/// gives it: by environment variables (`TERMIM_SERVER`, `…_USER`, `…_USERSIG`,
+/// `…_DATA_DIR`, `…_CONFIG`). Add the subcommand and its arguments.
+pub fn client(url: &str, user: &str, sig: &str, data_dir: &Path, config: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("TERMIM_SERVER", url)
+        .env("TERMIM_USER", user)
+        .env("TERMIM_USERSIG", sig)
+        .env("TERMIM_DATA_DIR", data_dir)
+        .env("TERMIM_CONFIG", config)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Run `cmd`, which must succeed; its standard output.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("termim runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap_or_default()
 }

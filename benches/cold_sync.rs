@@ -26,7 +26,6 @@ use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 use termim::model::{GroupMemberSpec, role};
-use termim::protocol::codes;
 use termim::sdk::{SdkConfig, SendParams, Tim, TimEvent};
 use termim::server::{self, ServerConfig};
 use termim::tui::run::{RunOptions, run_loop, system_now};
@@ -76,32 +75,26 @@ async fn send_many(tim: &Tim, receiver: &str, group: &str, c: usize) {
                 group_id: group.into(),
                 ..Default::default()
             };
-            loop {
-                match tim.send_message(params.clone()).await {
-                    Ok(_) => break,
-                    Err(e)
-                        if e.code == codes::ERR_SVR_COMM_FREQUENCY_LIMIT
-                            || e.code == codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(50)).await
-                    }
-                    Err(e) => panic!("send: {e}"),
-                }
-            }
+            support::send_retrying(tim, params, &format!("{c}/{m}")).await;
         }
     };
     futures_util::future::join_all((0..16).map(|_| one())).await;
 }
 
-async fn populate(root: &Path) {
-    let handle = server::start(ServerConfig {
+/// The data set's server, in this process, on a free port.
+async fn start_server(root: &Path) -> server::ServerHandle {
+    server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: root.join("server"),
         sdk_app_id: None,
         secret_key: None,
     })
     .await
-    .expect("server");
+    .expect("server")
+}
+
+async fn populate(root: &Path) {
+    let handle = start_server(root).await;
     let (url, key) = (handle.url(), handle.app_key().clone());
     let peers = tempfile::tempdir().unwrap();
     let me_dir = tempfile::tempdir().unwrap();
@@ -343,14 +336,7 @@ fn main() {
     let runs = support::env_count("TERMIM_BENCH_RUNS", 5);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let handle = server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: root.join("server"),
-            sdk_app_id: None,
-            secret_key: None,
-        })
-        .await
-        .expect("server");
+        let handle = start_server(&root).await;
         let (url, key) = (handle.url(), handle.app_key().clone());
         println!("# cold catch-up: {MESSAGES} messages in {} conversations, all read; {}", C2C + GROUPS, support::machine());
         let mut sdk = Vec::new();

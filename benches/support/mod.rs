@@ -141,20 +141,7 @@ async fn send_all(tim: &Tim, c: usize, receiver: &str, group_id: &str) {
                 group_id: group_id.to_string(),
                 ..Default::default()
             };
-            // The server limits a connection's request rate and a group's send rate;
-            // a refused send is retried with the same id (sends are idempotent).
-            loop {
-                match tim.send_message(params.clone()).await {
-                    Ok(_) => break,
-                    Err(e)
-                        if e.code == codes::ERR_SVR_COMM_FREQUENCY_LIMIT
-                            || e.code == codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    Err(e) => panic!("send {c}/{m}: {e}"),
-                }
-            }
+            send_retrying(tim, params, &format!("{c}/{m}")).await;
         }
     };
     futures_util::future::join_all((0..IN_FLIGHT).map(|_| one())).await;
@@ -267,6 +254,23 @@ async fn populate(root: &Path) {
     );
     me.logout().await.expect("logout");
     handle.shutdown().await;
+}
+
+/// Send a created message; a send refused for the server's request or group send rate is
+/// retried with the same id (sends are idempotent). Any other refusal is a panic.
+pub async fn send_retrying(tim: &Tim, params: SendParams, what: &str) {
+    loop {
+        match tim.send_message(params.clone()).await {
+            Ok(_) => return,
+            Err(e)
+                if e.code == codes::ERR_SVR_COMM_FREQUENCY_LIMIT
+                    || e.code == codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("send {what}: {e}"),
+        }
+    }
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -328,21 +328,14 @@ impl Cache {
         let mut conn =
             Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let owner: Option<String> = conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([SERVER_KEY], |r| r.get(0))
-            .optional()
-            .unwrap_or(None);
+        // A file too old or odd to say whose it is counts as nobody's.
+        let owner = read_meta(&conn, SERVER_KEY).unwrap_or(None);
         if owner.is_some_and(|o| o != sdk_app_id.to_string()) {
             return Ok(false);
         }
         {
             let tx = write_tx(&mut conn)?;
-            tx.prepare_cached(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![SERVER_KEY, sdk_app_id.to_string()])?;
+            write_meta(&tx, SERVER_KEY, &sdk_app_id.to_string())?;
             tx.commit()?;
         }
         // Everything into the main file, so it moves alone.
@@ -364,14 +357,9 @@ impl Cache {
     /// Record which server (SDKAppID) this cache belongs to, if not recorded yet.
     pub fn mark_server(&self, sdk_app_id: u64) -> Result<()> {
         let mut conn = self.lock();
-        let known: Option<String> = conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([SERVER_KEY], |r| r.get(0))
-            .optional()?;
-        if known.is_none() {
+        if read_meta(&conn, SERVER_KEY)?.is_none() {
             let tx = write_tx(&mut conn)?;
-            tx.prepare_cached("INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)")?
-                .execute(params![SERVER_KEY, sdk_app_id.to_string()])?;
+            write_meta(&tx, SERVER_KEY, &sdk_app_id.to_string())?;
             tx.commit()?;
         }
         Ok(())
@@ -391,12 +379,7 @@ impl Cache {
 
     pub fn set_cursor(&self, cursor: u64) -> Result<()> {
         let conn = self.lock();
-        conn.prepare_cached(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![CURSOR_KEY, cursor.to_string()])?;
-        Ok(())
+        write_cursor(&conn, cursor)
     }
 
     // ------------------------------------------------------------ messages
@@ -936,21 +919,30 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 // ---------------------------------------------------------------- row helpers
 
-fn get_cursor(conn: &Connection) -> Result<u64> {
-    let v: Option<String> = conn
+fn read_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([CURSOR_KEY], |r| r.get(0))
-        .optional()?;
-    Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
-fn write_cursor(conn: &Connection, cursor: u64) -> Result<()> {
+fn write_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )?
-    .execute(params![CURSOR_KEY, cursor.to_string()])?;
+    .execute(params![key, value])?;
     Ok(())
+}
+
+fn get_cursor(conn: &Connection) -> Result<u64> {
+    Ok(read_meta(conn, CURSOR_KEY)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+fn write_cursor(conn: &Connection, cursor: u64) -> Result<()> {
+    write_meta(conn, CURSOR_KEY, &cursor.to_string())
 }
 
 fn max_seq(conn: &Connection, conversation_id: &str) -> Result<u64> {

@@ -142,7 +142,7 @@ pub enum ServerFrame {
     Push(Push),
 }
 
-/// The fields of a server frame, with `data` left unparsed: a frame is read once (an
+/// The fields of a server frame, with `data` left unparsed: a frame is read once (the
 /// untagged [`ServerFrame`] buffers the whole frame, then parses it again per variant —
 /// a sync page of 500 messages three times).
 #[derive(Deserialize)]
@@ -155,26 +155,6 @@ struct Envelope<'a> {
     push: Option<String>,
     #[serde(borrow)]
     data: Option<&'a serde_json::value::RawValue>,
-}
-
-impl ServerFrame {
-    /// Parse a frame from the server (what `serde_json::from_str::<ServerFrame>` does,
-    /// reading the text once).
-    pub fn parse(text: &str) -> serde_json::Result<ServerFrame> {
-        let value = |raw: Option<Box<serde_json::value::RawValue>>| match raw {
-            Some(raw) => serde_json::from_str(raw.get()),
-            None => Ok(Value::Null),
-        };
-        Ok(match RawFrame::parse(text)? {
-            RawFrame::Response(r) => ServerFrame::Response(Response {
-                req_id: r.req_id,
-                code: r.code,
-                desc: r.desc,
-                data: value(r.data)?,
-            }),
-            RawFrame::Push(p) => ServerFrame::Push(p),
-        })
-    }
 }
 
 /// A response whose `data` is still JSON text: the requester decodes it straight into
@@ -607,7 +587,17 @@ mod tests {
             r#"{"push":"newMessage","data":{"message":{"msgID":"x"},"cursor":9,"unreadCounted":true}}"#,
             r#"{"push":"kickedOffline"}"#,
         ] {
-            let once = ServerFrame::parse(text).expect(text);
+            let once = match RawFrame::parse(text).expect(text) {
+                RawFrame::Response(r) => ServerFrame::Response(Response {
+                    req_id: r.req_id,
+                    code: r.code,
+                    desc: r.desc,
+                    data: r
+                        .data
+                        .map_or(Value::Null, |d| serde_json::from_str(d.get()).expect(text)),
+                }),
+                RawFrame::Push(p) => ServerFrame::Push(p),
+            };
             let twice: ServerFrame = serde_json::from_str(text).expect(text);
             assert_eq!(to_text(&once), to_text(&twice), "{text}");
         }
@@ -617,7 +607,7 @@ mod tests {
             "not json",
             r#"{"push":"p","data":{"#,
         ] {
-            assert!(ServerFrame::parse(bad).is_err(), "{bad}");
+            assert!(RawFrame::parse(bad).is_err(), "{bad}");
         }
     }
 }

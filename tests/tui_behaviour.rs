@@ -6,7 +6,7 @@
 mod tui_support;
 
 use crossterm::event::{KeyCode, KeyModifiers};
-use termim::model::{GroupMemberFullInfo, GroupMemberInfoResult, role};
+use termim::model::GroupMemberInfoResult;
 use termim::protocol::GroupEventPush;
 use termim::tui::effect::{Effect, EffectResult, Outgoing};
 use termim::tui::{Action, App, SdkEvent, update};
@@ -35,18 +35,6 @@ fn status_row(app: &App) -> String {
     let screen = screen(app);
     let rows: Vec<&str> = screen.lines().collect();
     rows[rows.len() - 2].to_string()
-}
-
-fn member(id: &str) -> GroupMemberFullInfo {
-    GroupMemberFullInfo {
-        user_id: id.into(),
-        nick_name: String::new(),
-        name_card: String::new(),
-        role: role::MEMBER,
-        join_time: 0,
-        mute_until: 0,
-        is_online: false,
-    }
 }
 
 // ----- 13: a targeted send disarms, and the status line says so -----------------------

@@ -5,8 +5,7 @@ mod tui_support;
 
 use crossterm::event::{KeyCode, KeyModifiers};
 use termim::model::{
-    ConversationOperationResult, GroupMemberFullInfo, GroupMemberInfoResult, OfflinePushInfo,
-    Priority, role,
+    ConversationOperationResult, GroupMemberInfoResult, OfflinePushInfo, Priority,
 };
 use termim::tui::action::Context;
 use termim::tui::effect::{
@@ -15,18 +14,6 @@ use termim::tui::effect::{
 use termim::tui::overlay::conv_data::Stage;
 use termim::tui::{Action, App, Focus, Keymap, Overlay, SdkEvent, update};
 use tui_support::*;
-
-fn member(id: &str) -> GroupMemberFullInfo {
-    GroupMemberFullInfo {
-        user_id: id.into(),
-        nick_name: String::new(),
-        name_card: String::new(),
-        role: role::MEMBER,
-        join_time: 0,
-        mute_until: 0,
-        is_online: false,
-    }
-}
 
 fn page(next_seq: &str, asked: &str, ids: &[&str]) -> EffectResult {
     EffectResult::Members {

@@ -337,3 +337,16 @@ pub fn typing(app: &mut App, s: &str) {
         key(app, KeyCode::Char(c));
     }
 }
+
+/// A plain member of a group, offline, for the member picker.
+pub fn member(id: &str) -> termim::model::GroupMemberFullInfo {
+    termim::model::GroupMemberFullInfo {
+        user_id: id.into(),
+        nick_name: String::new(),
+        name_card: String::new(),
+        role: termim::model::role::MEMBER,
+        join_time: 0,
+        mute_until: 0,
+        is_online: false,
+    }
+}

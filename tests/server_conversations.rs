@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::raw::{TestServer, texts};
+use common::raw::{TestServer, text_params, texts};
 use serde_json::{Value, json};
 
 fn ids(list: &Value) -> Vec<String> {
@@ -351,4 +351,195 @@ async fn get_conversation_answers_or_refuses_clearly() {
             .await;
         assert_eq!(got, code, "{id}: {desc}");
     }
+}
+
+/// Issue 10.12: the C2C unread count and the read mark agree. The mark is a position
+/// (`c2cReadSequence`): the count is the peer's messages after it. `c2cReadTimestamp` is
+/// the newest read message's timestamp, so every message stamped before it is read and
+/// every one stamped after it unread — after a clean by timestamp, after clearing
+/// everything, and for messages arriving in the same second as the mark.
+#[tokio::test]
+async fn c2c_unread_agrees_with_the_read_mark() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    async fn agree(alice: &mut common::raw::RawClient, what: &str) -> u64 {
+        let conv = alice.conversation("c2c_bob").await;
+        let mark = conv["c2cReadSequence"].as_u64().unwrap_or(u64::MAX);
+        let stamp = conv["c2cReadTimestamp"].as_i64().unwrap_or(-1);
+        let history = alice.history("c2c_bob", 100).await;
+        let mut unread = 0;
+        for m in history.iter().filter(|m| m["sender"] == "bob") {
+            let (seq, time) = (
+                m["seq"].as_u64().unwrap_or(0),
+                m["timestamp"].as_i64().unwrap_or(0),
+            );
+            let read = seq <= mark;
+            unread += u64::from(!read);
+            assert!(
+                time >= stamp || read,
+                "{what}: {m} is stamped before the mark {stamp} but unread"
+            );
+            assert!(
+                time <= stamp || !read,
+                "{what}: {m} is stamped after the mark {stamp} but read"
+            );
+        }
+        let stamps: Vec<i64> = history
+            .iter()
+            .map(|m| m["timestamp"].as_i64().unwrap_or(0))
+            .collect();
+        assert!(
+            stamps.windows(2).all(|w| w[0] >= w[1]),
+            "{what}: timestamps follow seqs: {stamps:?}"
+        );
+        assert_eq!(conv["unreadCount"].as_u64(), Some(unread), "{what}: {conv}");
+        unread
+    }
+    let mut stamps = Vec::new();
+    for i in 0..3 {
+        let sent = bob.send_text_to("alice", "", &format!("a{i}"), "x").await;
+        stamps.push(sent["timestamp"].as_i64().expect("timestamp"));
+    }
+    assert_eq!(agree(&mut alice, "before any read").await, 3);
+    // Clean up to the second message's timestamp: every message stamped ≤ it is read.
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": "c2c_bob", "cleanTimestamp": stamps[1]}),
+        )
+        .await;
+    let conv = alice.conversation("c2c_bob").await;
+    assert!(
+        conv["c2cReadTimestamp"].as_i64() <= Some(stamps[1]),
+        "{conv}"
+    );
+    let left = agree(&mut alice, "after cleanTimestamp").await;
+    assert!(left <= 1, "at most the third message is unread: {left}");
+    // Clear everything, then messages in the same second as the mark (or later): they
+    // arrived after the read, so they are unread.
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": "c2c_bob", "cleanTimestamp": 0}),
+        )
+        .await;
+    assert_eq!(agree(&mut alice, "after clearing everything").await, 0);
+    for i in 0..3 {
+        bob.send_text_to("alice", "", &format!("b{i}"), "y").await;
+        assert_eq!(agree(&mut alice, "a message after the clear").await, i + 1);
+    }
+    let total = alice.call("getTotalUnreadMessageCount", json!({})).await;
+    assert_eq!(total["totalUnreadCount"], 3);
+}
+
+/// What a group row's unread count must be, recounted from what alice sees: bob's and
+/// carol's counted messages after her read sequence (not tips, not excluded, not targeted —
+/// the targeted ones here have ids starting with "t").
+async fn recounted(c: &mut common::raw::RawClient, me: &str, conversation_id: &str) -> u64 {
+    let conv = c.conversation(conversation_id).await;
+    let read = conv["groupReadSequence"].as_u64().unwrap_or(0);
+    let history = c.history(conversation_id, 500).await;
+    let n = history
+        .iter()
+        .filter(|m| {
+            m["sender"] != me
+                && m["seq"].as_u64().unwrap_or(0) > read
+                && m["elemType"] != 9
+                && m["isExcludedFromUnreadCount"] != true
+                && !m["id"].as_str().unwrap_or("").starts_with('t')
+        })
+        .count() as u64;
+    assert_eq!(
+        conv["unreadCount"].as_u64(),
+        Some(n),
+        "{conversation_id}: the kept count vs a recount: {conv}"
+    );
+    n
+}
+
+/// Issue 10.2: unread counts are counters kept on store and on read; through sends by
+/// everyone, excluded and targeted messages, partial and full reads, delete, quit and
+/// re-invite they always equal a recount.
+#[tokio::test]
+async fn unread_counters_equal_a_recount_through_every_change() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    carol.create_group("Public", "g", &["alice", "bob"]).await;
+    let g = "group_g";
+    let mut seqs = Vec::new();
+    for (who, id) in [
+        ("b", "b1"),
+        ("a", "a1"),
+        ("b", "b2"),
+        ("a", "a2"),
+        ("b", "b3"),
+    ] {
+        let c = if who == "a" { &mut alice } else { &mut bob };
+        let m = c.send_text_to("", "g", id, id).await;
+        seqs.push(m["seq"].as_u64().expect("seq"));
+    }
+    let mut excluded = text_params("x1", "", "g", "not counted");
+    excluded["isExcludedFromUnreadCount"] = json!(true);
+    bob.call("sendMessage", excluded).await;
+    let mut targeted = text_params("t1", "", "g", "just for alice");
+    targeted["targetGroupMemberList"] = json!(["alice"]);
+    carol.call("sendMessage", targeted).await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 3);
+    assert_eq!(recounted(&mut bob, "bob", g).await, 2);
+
+    // A partial read (up to b2) with alice's own messages on both sides of the mark.
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": g, "cleanSequence": seqs[2]}),
+        )
+        .await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 1);
+    alice.send_text_to("", "g", "a3", "a3").await;
+    bob.send_text_to("", "g", "b4", "b4").await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 2);
+    // A read to the end, then more.
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": g}),
+        )
+        .await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 0);
+    alice.send_text_to("", "g", "a4", "a4").await;
+    bob.send_text_to("", "g", "b5", "b5").await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 1);
+    // Delete: hidden with nothing unread; the next message brings it back with one.
+    alice
+        .call("deleteConversation", json!({"conversationID": g}))
+        .await;
+    bob.send_text_to("", "g", "b6", "b6").await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 1);
+    // Quit and come back: nothing from before counts.
+    alice.call("quitGroup", json!({"groupID": "g"})).await;
+    bob.send_text_to("", "g", "b7", "while away").await;
+    carol
+        .call(
+            "inviteUserToGroup",
+            json!({"groupID": "g", "userList": ["alice"]}),
+        )
+        .await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 0);
+    bob.send_text_to("", "g", "b8", "b8").await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 1);
+    assert_eq!(recounted(&mut carol, "carol", g).await, 12);
+
+    let total = alice.call("getTotalUnreadMessageCount", json!({})).await;
+    assert_eq!(total["totalUnreadCount"], 1);
+    // Clearing everything ("" = all conversations) zeroes every counter.
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": ""}),
+        )
+        .await;
+    assert_eq!(recounted(&mut alice, "alice", g).await, 0);
 }

@@ -375,3 +375,120 @@ async fn sync_pages_are_bounded_in_bytes_and_lose_nothing() {
     let got: Vec<Value> = all.iter().map(|m| m["msgID"].clone()).collect();
     assert_eq!(got, sent);
 }
+
+/// Issue 10.2: conversation-state writes (read marks, pins, deletes, custom data) are
+/// rated per user across all of its connections: beyond the rate -20009, not carried out,
+/// with when to retry; other users are not touched.
+#[tokio::test]
+async fn conversation_writes_are_rated_per_user() {
+    let server = TestServer::start_with(ServerOptions {
+        conversation_write_rate: Some(Rate::new(1, 6)),
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut alice2 = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    bob.send_text_to("alice", "", "m1", "hi").await;
+    alice.send_text_to("bob", "", "m2", "hi").await;
+    let pin = |i: usize| {
+        (
+            "pinConversation".to_string(),
+            json!({"conversationID": "c2c_bob", "isPinned": i.is_multiple_of(2)}),
+        )
+    };
+    let mut answers = burst(&mut alice, 3, pin).await;
+    answers.extend(burst(&mut alice2, 3, pin).await);
+    assert_eq!(codes_of(&answers), [0; 6], "the burst of 6 is let through");
+    let refused = alice
+        .call_err(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": "c2c_bob"}),
+        )
+        .await;
+    assert_eq!(refused.0, FREQUENCY_LIMIT, "{refused:?}");
+    assert!(refused.1.contains("retry in"), "{refused:?}");
+    let refused = alice2
+        .call_err(
+            "setConversationCustomData",
+            json!({"conversationIDList": ["c2c_bob"], "customData": "x"}),
+        )
+        .await;
+    assert_eq!(
+        refused.0, FREQUENCY_LIMIT,
+        "the other connection shares the rate"
+    );
+    // Not carried out: the conversation has no custom data, the message is still unread.
+    let conv = alice.conversation("c2c_bob").await;
+    assert_eq!(conv["customData"], "");
+    assert_eq!(conv["unreadCount"], 1);
+    // Bob has his own rate.
+    bob.call(
+        "pinConversation",
+        json!({"conversationID": "c2c_alice", "isPinned": true}),
+    )
+    .await;
+    // Reads are not rated, and the rate comes back.
+    alice.call("getTotalUnreadMessageCount", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": "c2c_bob"}),
+        )
+        .await;
+    assert_eq!(alice.conversation("c2c_bob").await["unreadCount"], 0);
+}
+
+/// Issue 10.2: one user is in at most `max_groups_per_user` groups (10037): creating,
+/// joining and being invited or added beyond it are refused.
+#[tokio::test]
+async fn a_user_is_in_a_bounded_number_of_groups() {
+    let server = TestServer::start_with(ServerOptions {
+        max_groups_per_user: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.create_group("Public", "g1", &[]).await;
+    alice.create_group("Public", "g2", &[]).await;
+    let (code, desc) = alice
+        .call_err(
+            "createGroup",
+            json!({"groupType": "Public", "groupName": "three", "groupID": "g3"}),
+        )
+        .await;
+    assert_eq!(code, 10037, "{desc}");
+    assert!(desc.contains("at most 2"), "{desc}");
+    bob.create_group("Public", "b1", &[]).await;
+    let (code, _) = bob
+        .call_err(
+            "createGroup",
+            json!({"groupType": "Work", "groupName": "w", "groupID": "b2",
+                   "memberList": [{"userID": "alice"}]}),
+        )
+        .await;
+    assert_eq!(
+        code, 10037,
+        "an initial member over the cap refuses the creation"
+    );
+    bob.create_group("Work", "b2", &[]).await;
+    let invited = bob
+        .call(
+            "inviteUserToGroup",
+            json!({"groupID": "b2", "userList": ["alice"]}),
+        )
+        .await;
+    assert_eq!(invited[0]["result"], 0, "{invited}");
+    assert_eq!(
+        alice
+            .call_err("joinGroup", json!({"groupID": "b1"}))
+            .await
+            .0,
+        10037
+    );
+    // Leaving one makes room.
+    alice.call("dismissGroup", json!({"groupID": "g2"})).await;
+    alice.call("joinGroup", json!({"groupID": "b1"})).await;
+}

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::raw::{Ended, TestServer, text_params, within};
+use common::raw::{Ended, TestServer, text_params, texts, within};
 use serde_json::{Value, json};
 use termim::server::ServerOptions;
 
@@ -140,4 +140,86 @@ async fn shutdown_commits_what_it_acknowledged_and_says_goodbye() {
         assert!(stored.contains(id), "acknowledged message {id} was lost");
     }
     assert!(acked.len() <= stored.len());
+}
+
+/// A database made before the per-user stream and the unread counters (schema 2) is
+/// brought up to date at start: the same unread counts, the same sync, and what comes
+/// after is counted and streamed as on a new database.
+#[tokio::test]
+async fn a_schema_2_database_gains_the_stream_and_the_counters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = TestServer::start_in(dir.path(), ServerOptions::default()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.create_group("Public", "pub", &["bob"]).await;
+    for i in 0..4 {
+        bob.send_text_to("alice", "", &format!("c{i}"), "c2c").await;
+        bob.send_text_to("", "pub", &format!("g{i}"), "group").await;
+        alice
+            .send_text_to("", "pub", &format!("a{i}"), "mine")
+            .await;
+    }
+    let g2 = bob.history("group_pub", 100).await;
+    let mid = g2[g2.len() / 2]["seq"].clone();
+    alice
+        .call(
+            "cleanConversationUnreadMessageCount",
+            json!({"conversationID": "group_pub", "cleanSequence": mid}),
+        )
+        .await;
+    let unread = |c: &Value| c["unreadCount"].clone();
+    let before = (
+        unread(&alice.conversation("group_pub").await),
+        unread(&alice.conversation("c2c_bob").await),
+        unread(&bob.conversation("group_pub").await),
+    );
+    let (sync_before, _) = alice.sync_all(0).await;
+    drop((alice, bob));
+    server.shutdown().await;
+
+    // Take the database back to schema 2.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("termim.db")).expect("open");
+        db.execute_batch(
+            "DROP TABLE user_stream; DROP INDEX user_conversations_conv_id; \
+             DROP INDEX user_conversations_with_data; \
+             ALTER TABLE messages DROP COLUMN cnum; \
+             ALTER TABLE user_conversations DROP COLUMN own_unread; \
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )
+        .expect("downgrade");
+    }
+
+    let server = TestServer::start_in(dir.path(), ServerOptions::default()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let after = (
+        unread(&alice.conversation("group_pub").await),
+        unread(&alice.conversation("c2c_bob").await),
+        unread(&bob.conversation("group_pub").await),
+    );
+    assert_eq!(before, after, "unread counts survive the migration");
+    assert_eq!(before.1, json!(4), "{before:?}");
+    assert_eq!(before.2, json!(4), "{before:?}");
+    let (sync_after, cursor) = alice.sync_all(0).await;
+    let ids = |l: &[Value]| l.iter().map(|m| m["msgID"].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&sync_before),
+        ids(&sync_after),
+        "the stream was rebuilt"
+    );
+    bob.send_text_to("", "pub", "g9", "after").await;
+    bob.send_text_to("alice", "", "c9", "after").await;
+    let n = |v: Value| v.as_u64().unwrap_or(0);
+    assert_eq!(
+        n(unread(&alice.conversation("group_pub").await)),
+        n(before.0) + 1
+    );
+    assert_eq!(unread(&alice.conversation("c2c_bob").await), 5);
+    let (tail, _) = alice.sync_all(cursor).await;
+    assert_eq!(
+        texts(&tail),
+        ["after", "after"],
+        "new messages are streamed"
+    );
 }

@@ -123,3 +123,50 @@ async fn pages_are_exactly_the_visible_messages_in_order_whatever_their_size() {
     let (again, _) = pages(&mut alice, cursor, 500).await;
     assert_eq!(again, expected[head..].to_vec());
 }
+
+/// The stream keeps what was sent to the user; what the user may no longer see (groups
+/// left, a deleted conversation's past) is passed over on the way out, and the pages still
+/// move on and end — whatever the page size.
+#[tokio::test]
+async fn sync_passes_over_what_the_user_may_no_longer_see() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    for g in 0..12 {
+        bob.create_group("Public", &format!("g{g}"), &["alice"])
+            .await;
+    }
+    let mut kept = Vec::new();
+    for round in 0..3 {
+        for g in 0..12 {
+            let m = bob
+                .send_text_to("", &format!("g{g}"), &format!("r{round}g{g}"), "x")
+                .await;
+            if g % 4 == 0 {
+                kept.push(m["msgID"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        bob.send_text_to("alice", "", &format!("c{round}"), "c2c")
+            .await;
+    }
+    // Alice leaves three groups of four, and deletes her chat with bob.
+    for g in (0..12).filter(|g| g % 4 != 0) {
+        alice
+            .call("quitGroup", json!({"groupID": format!("g{g}")}))
+            .await;
+    }
+    alice
+        .call("deleteConversation", json!({"conversationID": "c2c_bob"}))
+        .await;
+    let after = bob
+        .send_text_to("alice", "", "c9", "after the delete")
+        .await;
+    kept.push(after["msgID"].as_str().unwrap_or_default().to_string());
+    for count in [1, 2, 5, 500] {
+        let (ids, _) = pages(&mut alice, 0, count).await;
+        assert_eq!(
+            ids, kept,
+            "count {count}: exactly what she may still see, in order"
+        );
+    }
+}

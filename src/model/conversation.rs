@@ -87,9 +87,15 @@ pub struct Conversation {
     pub orderkey: u64,
     #[serde(default)]
     pub custom_data: String,
-    /// C2C: my read time (s).
+    /// C2C: the timestamp (s) of the newest message I have read: every message stamped
+    /// before it is read, every one stamped after it unread.
     #[serde(default)]
     pub c2c_read_timestamp: i64,
+    /// C2C (termim): I have read up to this seq — the exact mark, which also tells apart
+    /// messages stamped in the same second as `c2cReadTimestamp`. `unreadCount` counts the
+    /// peer's counted messages after it.
+    #[serde(default)]
+    pub c2c_read_sequence: u64,
     /// Group: I have read up to this seq.
     #[serde(default)]
     pub group_read_sequence: u64,

@@ -50,6 +50,8 @@ pub const ERR_SVR_GROUP_SHUTUP_DENY: i32 = 10017;
 pub const ERR_SVR_GROUP_ACCOUNT_NOT_FOUND: i32 = 10019;
 pub const ERR_SVR_GROUP_GROUPID_IN_USED: i32 = 10021;
 pub const ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT: i32 = 10023;
+/// The user is in as many groups as one user may be.
+pub const ERR_SVR_GROUP_JOINED_LIMIT: i32 = 10037;
 
 /// A one-line English explanation of a code, for people.
 pub fn describe(code: i32) -> &'static str {
@@ -95,6 +97,7 @@ pub fn describe(code: i32) -> &'static str {
         ERR_SVR_GROUP_ACCOUNT_NOT_FOUND => "account does not exist",
         ERR_SVR_GROUP_GROUPID_IN_USED => "group id already in use",
         ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT => "group send rate limit",
+        ERR_SVR_GROUP_JOINED_LIMIT => "too many groups for this user",
         _ => "error",
     }
 }

@@ -70,8 +70,6 @@ pub struct Conn {
     pub id: ConnId,
     tx: mpsc::Sender<Outbound>,
     signals: Arc<Signals>,
-    /// Where this connection's last `sync` page stopped (a hint for the next page).
-    sync_hint: std::sync::Mutex<crate::server::store::SyncHint>,
 }
 
 impl Conn {
@@ -80,16 +78,7 @@ impl Conn {
             id,
             tx,
             signals: Arc::new(Signals::default()),
-            sync_hint: Default::default(),
         }
-    }
-
-    pub fn take_sync_hint(&self) -> crate::server::store::SyncHint {
-        std::mem::take(&mut *self.sync_hint.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    pub fn keep_sync_hint(&self, hint: crate::server::store::SyncHint) {
-        *self.sync_hint.lock().unwrap_or_else(|p| p.into_inner()) = hint;
     }
 
     pub fn signals(&self) -> Arc<Signals> {

@@ -60,9 +60,93 @@ impl TokenBucket {
     }
 }
 
+/// One token bucket per user (for what a user may do from all its connections together).
+/// Buckets that refilled are dropped when the map grows, so memory follows the users
+/// active in the last seconds.
+#[derive(Debug)]
+pub struct UserRates {
+    rate: Rate,
+    buckets: std::sync::Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    map: std::collections::HashMap<String, TokenBucket>,
+    /// The size at which the next sweep runs (doubling what a sweep left, so sweeps cost
+    /// O(1) per insert on average).
+    sweep_at: usize,
+}
+
+impl UserRates {
+    /// Past this many users the full buckets are swept out.
+    const SWEEP_AT: usize = 4096;
+
+    pub fn new(rate: Rate) -> Self {
+        Self {
+            rate,
+            buckets: Default::default(),
+        }
+    }
+
+    pub fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// Take one token of `user`'s; `Err` with the wait until the next one.
+    pub fn take(&self, user: &str, now: Instant) -> Result<(), Duration> {
+        let mut guard = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let buckets = &mut *guard;
+        if buckets.map.len() >= buckets.sweep_at.max(Self::SWEEP_AT)
+            && !buckets.map.contains_key(user)
+        {
+            buckets.map.retain(|_, b| !b.is_full(now));
+            buckets.sweep_at = (buckets.map.len() * 2).max(Self::SWEEP_AT);
+        }
+        let bucket = buckets
+            .map
+            .entry(user.to_string())
+            .or_insert_with(|| TokenBucket::new(self.rate, now));
+        if bucket.try_take(now) {
+            Ok(())
+        } else {
+            Err(bucket.wait())
+        }
+    }
+}
+
+impl TokenBucket {
+    /// Would the bucket be full at `now` (nothing spent that has not come back)?
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_sec >= self.burst
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_rates_are_per_user_and_swept() {
+        let t0 = Instant::now();
+        let rates = UserRates::new(Rate::new(10, 2));
+        assert!(rates.take("a", t0).is_ok());
+        assert!(rates.take("a", t0).is_ok());
+        let wait = rates.take("a", t0).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(100));
+        assert!(
+            rates.take("b", t0).is_ok(),
+            "another user has its own bucket"
+        );
+        assert!(rates.take("a", t0 + Duration::from_millis(100)).is_ok());
+        for i in 0..UserRates::SWEEP_AT - 2 {
+            let _ = rates.take(&format!("u{i}"), t0);
+        }
+        // Seconds later every bucket is full again: the next new user sweeps them out.
+        let _ = rates.take("late", t0 + Duration::from_secs(5));
+        let n = rates.buckets.lock().unwrap().map.len();
+        assert_eq!(n, 1, "refilled buckets were swept");
+    }
 
     #[test]
     fn a_burst_then_the_steady_rate() {

@@ -69,6 +69,11 @@ pub struct ServerOptions {
     pub max_refused_in_a_row: u32,
     /// `sendMessage` per group (all senders together); beyond it 10023. `None`: unlimited.
     pub group_send_rate: Option<Rate>,
+    /// Conversation-state writes (read marks, pins, deletes, custom data) per user, from
+    /// all its connections together; beyond it -20009. `None`: unlimited.
+    pub conversation_write_rate: Option<Rate>,
+    /// Groups one user may be a member of (create, join, be invited); beyond it 10037.
+    pub max_groups_per_user: usize,
     /// How often the server pings each logged-in connection (WebSocket ping).
     pub heartbeat_interval: Duration,
     /// A logged-in connection from which nothing (no frame, no pong) arrived for this
@@ -90,6 +95,8 @@ impl Default for ServerOptions {
             request_rate: Some(DEFAULT_REQUEST_RATE),
             max_refused_in_a_row: 1000,
             group_send_rate: Some(DEFAULT_GROUP_SEND_RATE),
+            conversation_write_rate: Some(DEFAULT_CONVERSATION_WRITE_RATE),
+            max_groups_per_user: DEFAULT_MAX_GROUPS_PER_USER,
             heartbeat_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             outbound_queue: 4096,
@@ -105,6 +112,11 @@ impl Default for ServerOptions {
 pub const DEFAULT_REQUEST_RATE: Rate = Rate::new(500, 1000);
 /// Per group: 40 messages a second (Tencent's limit), bursts of 40.
 pub const DEFAULT_GROUP_SEND_RATE: Rate = Rate::new(40, 40);
+/// Read marks, pins, deletes and custom data per user: 20 a second, bursts of 50 (a client
+/// marking each conversation read as it is opened stays far below).
+pub const DEFAULT_CONVERSATION_WRITE_RATE: Rate = Rate::new(20, 50);
+/// Groups a user may be in at once (Tencent caps it per app plan: 10037).
+pub const DEFAULT_MAX_GROUPS_PER_USER: usize = 1000;
 
 /// What every connection shares.
 pub(crate) struct Shared {
@@ -112,6 +124,8 @@ pub(crate) struct Shared {
     pub hub: Arc<Hub>,
     pub app_key: AppKey,
     pub options: ServerOptions,
+    /// Each user's conversation-state writes (`conversation_write_rate`).
+    pub conversation_rates: Option<crate::server::limits::UserRates>,
 }
 
 /// A running server. Dropping it stops the server too, without waiting.
@@ -202,6 +216,7 @@ pub async fn start_with_options(
     let sink = hub.clone();
     let store_options = StoreOptions {
         group_send_rate: options.group_send_rate,
+        max_groups_per_user: options.max_groups_per_user,
         ..StoreOptions::default()
     };
     let store: Arc<dyn Store> = Arc::new(
@@ -215,6 +230,9 @@ pub async fn start_with_options(
         store: store.clone(),
         hub: hub.clone(),
         app_key: app_key.clone(),
+        conversation_rates: options
+            .conversation_write_rate
+            .map(crate::server::limits::UserRates::new),
         options,
     });
     let accept = tokio::spawn(net::accept_loop(listener, shared, shutdown_rx));

@@ -2,13 +2,44 @@
 
 use crate::server::frame::Params;
 
+use crate::protocol::codes;
 use crate::protocol::{
     CleanUnreadParams, ConversationIdParams, ConversationListPush, GetConversationListParams,
     PinConversationParams, SetConversationCustomDataParams, TotalUnreadResult, op,
 };
+use crate::server::error::OpError;
 use crate::server::store::{Data, WriteCmd};
 
 use super::{Ctx, Handled, now, params_or_answer, read, write};
+
+/// Spend one of the user's conversation-state writes (-20009 when they are spent: the
+/// request is not carried out). They all rebuild conversations in the one writer, so one
+/// user looping over them must not slow everybody's sends.
+fn admit(ctx: &Ctx) -> Result<(), Handled> {
+    let Some(rates) = &ctx.shared.conversation_rates else {
+        return Ok(());
+    };
+    rates
+        .take(&ctx.user, std::time::Instant::now())
+        .map_err(|wait| {
+            Handled::Now(Err(OpError::new(
+                codes::ERR_SVR_COMM_FREQUENCY_LIMIT,
+                format!(
+                    "too many conversation changes: at most {} a second per user; this one was not carried out, retry in {} ms",
+                    rates.rate().per_sec,
+                    wait.as_millis().max(1)
+                ),
+            )))
+        })
+}
+
+macro_rules! admit_or_answer {
+    ($ctx:expr) => {
+        if let Err(h) = admit($ctx) {
+            return h;
+        }
+    };
+}
 
 pub fn list(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: GetConversationListParams = params_or_answer!(op::GET_CONVERSATION_LIST, params);
@@ -51,6 +82,7 @@ pub fn total_unread(ctx: &Ctx) -> Handled {
 pub async fn clean_unread(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: CleanUnreadParams =
         params_or_answer!(op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT, params);
+    admit_or_answer!(ctx);
     let cmd = WriteCmd::CleanUnread {
         user: ctx.user.clone(),
         conn: ctx.conn.id,
@@ -64,6 +96,7 @@ pub async fn clean_unread(ctx: &Ctx, params: Params<'_>) -> Handled {
 
 pub async fn pin(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: PinConversationParams = params_or_answer!(op::PIN_CONVERSATION, params);
+    admit_or_answer!(ctx);
     let cmd = WriteCmd::Pin {
         user: ctx.user.clone(),
         conn: ctx.conn.id,
@@ -75,6 +108,7 @@ pub async fn pin(ctx: &Ctx, params: Params<'_>) -> Handled {
 
 pub async fn delete(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: ConversationIdParams = params_or_answer!(op::DELETE_CONVERSATION, params);
+    admit_or_answer!(ctx);
     let cmd = WriteCmd::DeleteConversation {
         user: ctx.user.clone(),
         conn: ctx.conn.id,
@@ -86,6 +120,7 @@ pub async fn delete(ctx: &Ctx, params: Params<'_>) -> Handled {
 pub async fn set_custom_data(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SetConversationCustomDataParams =
         params_or_answer!(op::SET_CONVERSATION_CUSTOM_DATA, params);
+    admit_or_answer!(ctx);
     let cmd = WriteCmd::SetCustomData {
         user: ctx.user.clone(),
         conn: ctx.conn.id,

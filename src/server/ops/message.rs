@@ -33,11 +33,5 @@ pub fn history(ctx: &Ctx, params: Params<'_>) -> Handled {
 pub fn sync(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SyncParams = params_or_answer!(op::SYNC, params);
     let user = ctx.user.clone();
-    let conn = ctx.conn.clone();
-    read(ctx, move |store| {
-        let mut hint = conn.take_sync_hint();
-        let page = store.sync(&user, p.cursor, p.count, &mut hint);
-        conn.keep_sync_hint(hint);
-        page
-    })
+    read(ctx, move |store| store.sync(&user, p.cursor, p.count))
 }

@@ -252,6 +252,8 @@ pub struct StoreOptions {
     pub group_send_rate: Option<crate::server::limits::Rate>,
     /// WAL frames past which the log is restarted (`None`: 16,384, i.e. 64 MiB).
     pub wal_restart_frames: Option<i64>,
+    /// Groups one user may be in (10037 beyond). 0: unlimited.
+    pub max_groups_per_user: usize,
 }
 
 /// Storage errors that are not an op's business (opening, migrating).
@@ -275,16 +277,9 @@ pub trait Store: Send + Sync + 'static {
     fn max_cursor(&self) -> Result<u64, OpError>;
     /// `getHistoryMessageList` for `user`: a `MessageListResult` as JSON.
     fn history(&self, user: &str, params: &GetHistoryParams) -> Result<Data, OpError>;
-    /// `sync` for `user`: a `SyncResult` as JSON. `hint` is where the previous page of
-    /// this connection ended in each conversation: only a lower bound to start reading
-    /// from (the database decides what is past the cursor), updated for the next page.
-    fn sync(
-        &self,
-        user: &str,
-        cursor: u64,
-        count: u32,
-        hint: &mut SyncHint,
-    ) -> Result<Data, OpError>;
+    /// `sync` for `user`: a `SyncResult` as JSON — one page of the user's stream after
+    /// `cursor`, bounded by `count` and bytes.
+    fn sync(&self, user: &str, cursor: u64, count: u32) -> Result<Data, OpError>;
     fn conversation_list(
         &self,
         user: &str,
@@ -307,13 +302,4 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply everything queued so far, commit, and stop the writer. Blocking.
     fn close(&self);
-}
-
-/// Where a connection's last `sync` page stopped reading each conversation (the engine's
-/// conversation id → the next seq to read), valid for a request from that page's cursor.
-/// A hint, never the truth: a stale one only costs a longer read.
-#[derive(Debug, Default)]
-pub struct SyncHint {
-    pub cursor: u64,
-    pub next_seq: std::collections::HashMap<i64, u64>,
 }

@@ -223,15 +223,9 @@ impl Store for SqliteStore {
         self.readers.with(|db| queries::history(db, user, params))
     }
 
-    fn sync(
-        &self,
-        user: &str,
-        cursor: u64,
-        count: u32,
-        hint: &mut super::SyncHint,
-    ) -> Result<Data, OpError> {
+    fn sync(&self, user: &str, cursor: u64, count: u32) -> Result<Data, OpError> {
         self.readers
-            .with(|db| queries::sync(db, user, cursor, count, hint))
+            .with(|db| queries::sync(db, user, cursor, count))
     }
 
     fn conversation_list(

@@ -39,6 +39,8 @@ pub struct ConvRow {
     pub group_type: Option<GroupType>,
     pub group_name: Option<String>,
     pub join_seq: Option<u64>,
+    /// Counted messages this user sent after its unread floor.
+    pub own_unread: u64,
 }
 
 impl ConvRow {
@@ -52,7 +54,7 @@ impl ConvRow {
     }
 
     /// Messages up to this seq are not unread.
-    fn unread_floor(&self) -> u64 {
+    pub fn unread_floor(&self) -> u64 {
         self.read_seq.max(self.lower() - 1)
     }
 
@@ -63,7 +65,7 @@ impl ConvRow {
 
 const CONV_ROW_SELECT: &str = "SELECT uc.conv, uc.conv_id, uc.peer, uc.group_id, uc.pinned, \
      uc.custom_data, uc.read_seq, uc.read_time, uc.cleared_seq, uc.deleted, uc.activated, \
-     g.type, g.name, gm.join_seq \
+     g.type, g.name, gm.join_seq, uc.own_unread \
      FROM user_conversations uc \
      LEFT JOIN groups g ON g.group_id = uc.group_id \
      LEFT JOIN group_members gm ON gm.group_id = uc.group_id AND gm.user_id = uc.owner \
@@ -92,6 +94,7 @@ fn conv_row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<ConvRow>> {
         group_type,
         group_name: r.get(12)?,
         join_seq: join_seq.map(|j| j as u64),
+        own_unread: r.get::<_, i64>(14)?.max(0) as u64,
     }))
 }
 
@@ -119,6 +122,21 @@ pub fn conv_row(db: &Connection, user: &str, conv: &str) -> rusqlite::Result<Opt
     Ok(row.flatten())
 }
 
+/// One of `user`'s conversation rows, by the engine's conversation id.
+pub fn conv_row_by_id(
+    db: &Connection,
+    user: &str,
+    conv_id: i64,
+) -> rusqlite::Result<Option<ConvRow>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "{CONV_ROW_SELECT} AND uc.conv_id = ?2 AND g.dismissed IS NOT 1"
+    ))?;
+    let row = stmt
+        .query_row(params![user, conv_id], conv_row_from)
+        .optional()?;
+    Ok(row.flatten())
+}
+
 pub fn conv_id_by_key(db: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
     db.prepare_cached("SELECT conv_id FROM convs WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
@@ -131,6 +149,17 @@ pub fn last_seq(db: &Connection, conv_id: i64) -> rusqlite::Result<u64> {
         .prepare_cached("SELECT MAX(seq) FROM messages WHERE conv_id = ?1")?
         .query_row([conv_id], |r| r.get(0))?;
     Ok(seq.unwrap_or(0) as u64)
+}
+
+/// The newest seq of a conversation and its timestamp ((0, 0) when empty).
+pub fn last_seq_time(db: &Connection, conv_id: i64) -> rusqlite::Result<(u64, i64)> {
+    let row: Option<(i64, i64)> = db
+        .prepare_cached(
+            "SELECT seq, time FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([conv_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.map_or((0, 0), |(s, t)| (s as u64, t)))
 }
 
 /// The newest message `user` may see from `lower` on that is not excluded from being the
@@ -159,16 +188,26 @@ fn has_visible(db: &Connection, conv_id: i64, user: &str, lower: u64) -> rusqlit
     .query_row(params![conv_id, lower as i64, user], |r| r.get(0))
 }
 
-/// Unread messages after `floor`: counted ones not sent by `user`. Counted messages are
-/// never targeted, so no visibility test is needed.
-fn unread_after(db: &Connection, conv_id: i64, user: &str, floor: u64) -> rusqlite::Result<u64> {
-    let n: i64 = db
+/// The conversation's counted prefix at `seq`: counted messages with seq ≤ it.
+fn cnum_at(db: &Connection, conv_id: i64, seq: u64) -> rusqlite::Result<u64> {
+    let n: Option<i64> = db
         .prepare_cached(
-            "SELECT COUNT(*) FROM messages WHERE conv_id = ?1 AND seq > ?2 AND counted = 1 \
-             AND sender != ?3",
+            "SELECT cnum FROM messages WHERE conv_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
         )?
-        .query_row(params![conv_id, floor as i64, user], |r| r.get(0))?;
-    Ok(n as u64)
+        .query_row(params![conv_id, seq.min(i64::MAX as u64) as i64], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}
+
+/// Unread messages of a row: counted ones after its floor not sent by the user. Two index
+/// probes and the row's own counter — never a count over the messages. (Counted messages
+/// are never targeted, so every member sees all of them.)
+fn unread_of(db: &Connection, row: &ConvRow) -> rusqlite::Result<u64> {
+    let all = cnum_at(db, row.conv_id, u64::MAX)?;
+    let before = cnum_at(db, row.conv_id, row.unread_floor())?;
+    Ok(all.saturating_sub(before).saturating_sub(row.own_unread))
 }
 
 /// Is the row hidden (deleted, and nothing arrived since)?
@@ -181,7 +220,7 @@ pub fn row_unread(db: &Connection, user: &str, row: &ConvRow) -> rusqlite::Resul
     if row.stores_nothing() || hidden(db, user, row)? {
         return Ok(0);
     }
-    unread_after(db, row.conv_id, user, row.unread_floor())
+    unread_of(db, row)
 }
 
 /// The `V2TimConversation` of a row, or `None` when the user deleted it and nothing new
@@ -210,7 +249,7 @@ pub fn build_conversation(
     conv.unread_count = if row.stores_nothing() {
         0
     } else {
-        unread_after(db, row.conv_id, user, row.unread_floor())?
+        unread_of(db, row)?
     };
     conv.is_pinned = row.pinned;
     conv.custom_data = row.custom_data.clone();
@@ -218,6 +257,7 @@ pub fn build_conversation(
         conv.group_read_sequence = row.read_seq;
     } else {
         conv.c2c_read_timestamp = row.read_time;
+        conv.c2c_read_sequence = row.read_seq;
     }
     Ok(Some(conv))
 }
@@ -566,180 +606,71 @@ pub const SYNC_PAGE_BYTES: usize = 256 * 1024;
 /// `sync`: the messages `user` may see with pos > `cursor`, oldest first, at most `count`
 /// (and about [`SYNC_PAGE_BYTES`]).
 ///
-/// Per conversation of the user, the first seq past the cursor is found by binary search
-/// over the `(conv_id, seq)` index (seq and pos grow together inside a conversation), so
-/// the cost follows the user's own conversations, not the server's traffic.
-pub fn sync(
-    db: &mut Connection,
-    user: &str,
-    cursor: u64,
-    count: u32,
-    hint: &mut crate::server::store::SyncHint,
-) -> Result<Data, OpError> {
-    // The previous page's stopping points, if this request continues it.
-    let hinted = if hint.cursor == cursor && cursor > 0 {
-        std::mem::take(&mut hint.next_seq)
-    } else {
-        Default::default()
-    };
+/// It reads the user's stream (`user_stream`, ordered by pos) from the cursor: one bounded
+/// range, whatever the number of the user's conversations or the server's traffic. A row
+/// is returned when the user may still see its message (a member now, after what the user
+/// deleted, from the join on where history before it is hidden); rows that fail this are
+/// passed over, and the next page starts after them.
+pub fn sync(db: &mut Connection, user: &str, cursor: u64, count: u32) -> Result<Data, OpError> {
     let count = page_size(count) as usize;
+    let cursor_sql = cursor.min(i64::MAX as u64) as i64;
     // One read transaction: one snapshot for all the queries below.
     let tx = db.transaction()?;
     let newest: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(pos), 0) FROM messages")?
         .query_row([], |r| r.get(0))?;
-    // Each conversation's messages past the cursor, in seq (= pos) order, are read in
-    // growing chunks and merged by pos: a page reads what it returns plus at most one
-    // chunk per conversation, not a page's worth from every conversation.
-    let mut heads: Vec<SyncHead> = Vec::new();
-    for row in conv_rows(&tx, user)? {
-        if row.stores_nothing() {
-            continue;
-        }
-        let lower = row.lower();
-        if let Some(next) = hinted.get(&row.conv_id) {
-            // The previous page stopped here: reading from there finds what is new (or
-            // nothing), with no need to look for the cursor again.
-            heads.push(SyncHead::new(row.conv_id, lower.max(*next)));
-            continue;
-        }
-        let last: Option<(i64, i64)> = tx
-            .prepare_cached(
-                "SELECT pos, seq FROM messages WHERE conv_id = ?1 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row([row.conv_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((last_pos, last_seq)) = last else {
-            continue;
-        };
-        if last_pos as u64 <= cursor || (last_seq as u64) < lower {
-            continue;
-        }
-        // First seq in [lower, last_seq] whose pos is past the cursor.
-        let (mut lo, mut hi) = (lower, last_seq as u64);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let pos: Option<i64> = tx
-                .prepare_cached(
-                    "SELECT pos FROM messages WHERE conv_id = ?1 AND seq >= ?2 \
-                     ORDER BY seq LIMIT 1",
-                )?
-                .query_row(params![row.conv_id, mid as i64], |r| r.get(0))
-                .optional()?;
-            if pos.is_some_and(|p| p as u64 > cursor) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        heads.push(SyncHead::new(row.conv_id, lo));
-    }
-    // A page takes about count / heads from each conversation when they are interleaved:
-    // read that much first (rows read and not returned are read again next page).
-    let first_chunk = (count / heads.len().max(1) + 1).clamp(2, SYNC_FIRST_CHUNK);
-    let mut queue = std::collections::BinaryHeap::new();
-    for (i, head) in heads.iter_mut().enumerate() {
-        head.chunk = first_chunk;
-        if let Some(pos) = head.peek(&tx, user, cursor)? {
-            queue.push(std::cmp::Reverse((pos, i)));
-        }
-    }
-    let mut found: Vec<(u64, String)> = Vec::new();
+    // conv_id → the first seq the user may see there (None: not at all).
+    let mut lower: std::collections::HashMap<i64, Option<u64>> = Default::default();
+    let mut found: Vec<String> = Vec::new();
     let mut bytes = 0;
-    let mut finished = true;
-    while let Some(std::cmp::Reverse((_, i))) = queue.pop() {
-        let Some(len) = heads[i].buffered.front().map(|(_, _, b)| b.len()) else {
-            continue;
-        };
-        // Bound the page by count and bytes (always at least one message). What does not
-        // fit stays buffered, so the hint resumes at it.
-        if found.len() == count || (!found.is_empty() && bytes + len + 1 > SYNC_PAGE_BYTES) {
-            finished = false;
-            break;
+    let mut scanned = cursor_sql;
+    let finished = 'page: loop {
+        let want = count - found.len() + 1;
+        let mut stmt = tx.prepare_cached(
+            "SELECT s.pos, m.conv_id, m.seq, m.body FROM user_stream s \
+             JOIN messages m ON m.pos = s.pos \
+             WHERE s.user_id = ?1 AND s.pos > ?2 ORDER BY s.pos LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![user, scanned, want as i64])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            let (pos, conv_id, seq): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let from = match lower.get(&conv_id) {
+                Some(from) => *from,
+                None => {
+                    let from = conv_row_by_id(&tx, user, conv_id)?
+                        .filter(|row| !row.stores_nothing())
+                        .map(|row| row.lower());
+                    lower.insert(conv_id, from);
+                    from
+                }
+            };
+            if from.is_some_and(|from| seq as u64 >= from) {
+                let body = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+                // Bound the page by count and bytes (always at least one message).
+                if found.len() == count
+                    || (!found.is_empty() && bytes + body.len() + 1 > SYNC_PAGE_BYTES)
+                {
+                    break 'page false;
+                }
+                bytes += body.len() + 1;
+                found.push(body.to_string());
+            }
+            scanned = pos;
         }
-        let Some((pos, _, body)) = heads[i].buffered.pop_front() else {
-            continue;
-        };
-        bytes += body.len() + 1;
-        found.push((pos, body));
-        if let Some(next) = heads[i].peek(&tx, user, cursor)? {
-            queue.push(std::cmp::Reverse((next, i)));
+        if n < want {
+            break true;
         }
-    }
+    };
     drop(tx);
     let new_cursor = if finished {
         cursor.max(newest as u64)
     } else {
-        found.last().map_or(cursor, |(pos, _)| *pos)
+        scanned as u64
     };
-    // For the next page: where each conversation's unread-from-here starts. A message
-    // buffered but not returned is past the new cursor, so its seq is where to resume.
-    hint.cursor = new_cursor;
-    hint.next_seq = heads.iter().map(|h| (h.conv_id, h.resume_seq())).collect();
-    let bodies: Vec<&str> = found.iter().map(|(_, b)| b.as_str()).collect();
     Ok(Data(format!(
         r#"{{"messageList":[{}],"cursor":{new_cursor},"isFinished":{finished}}}"#,
-        bodies.join(",")
+        found.join(",")
     )))
-}
-
-/// At most this many messages in a conversation's first sync chunk; each next chunk
-/// doubles, up to a page.
-const SYNC_FIRST_CHUNK: usize = 64;
-
-/// One conversation's place in a `sync` merge.
-struct SyncHead {
-    conv_id: i64,
-    /// The next seq to read from.
-    next_seq: u64,
-    chunk: usize,
-    /// Read, visible, past the cursor, not yet taken: (pos, seq, body), in pos order.
-    buffered: std::collections::VecDeque<(u64, u64, String)>,
-    done: bool,
-}
-
-impl SyncHead {
-    fn new(conv_id: i64, next_seq: u64) -> Self {
-        SyncHead {
-            conv_id,
-            next_seq,
-            chunk: SYNC_FIRST_CHUNK,
-            buffered: std::collections::VecDeque::new(),
-            done: false,
-        }
-    }
-
-    /// The pos of the next message, reading the next chunk when the buffer is empty.
-    fn peek(&mut self, tx: &Connection, user: &str, cursor: u64) -> Result<Option<u64>, OpError> {
-        if self.buffered.is_empty() && !self.done {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT pos, seq, body FROM messages WHERE conv_id = ?1 AND seq >= ?2 AND pos > ?4 \
-                 AND {VISIBLE_TO_3} ORDER BY seq LIMIT ?5"
-            ))?;
-            let mut rows = stmt.query(params![
-                self.conv_id,
-                self.next_seq as i64,
-                user,
-                cursor as i64,
-                self.chunk as i64
-            ])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
-                n += 1;
-                let (pos, seq, body): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                self.next_seq = seq as u64 + 1;
-                self.buffered.push_back((pos as u64, seq as u64, body));
-            }
-            self.done = n < self.chunk;
-            self.chunk = (self.chunk * 2).min(limits::PAGE_MAX + 1);
-        }
-        Ok(self.buffered.front().map(|(pos, _, _)| *pos))
-    }
-
-    /// The seq to read from to continue after what was taken.
-    fn resume_seq(&self) -> u64 {
-        self.buffered
-            .front()
-            .map_or(self.next_seq, |(_, seq, _)| *seq)
-    }
 }

@@ -10,7 +10,8 @@
 use rusqlite::Connection;
 
 /// 2: `group_members.mute_until`.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 3: `messages.cnum`, `user_conversations.own_unread`, `user_stream`.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Tables. Messages are stored once (no per-member copies): who sees what is computed by
 /// indexed queries from group membership, targets and per-user conversation state.
@@ -47,10 +48,20 @@ CREATE TABLE IF NOT EXISTS messages (
     counted   INTEGER NOT NULL,   -- counts as unread for receivers
     nolast    INTEGER NOT NULL,   -- isExcludedFromLastMessage
     targeted  INTEGER NOT NULL,   -- visible only to sender + message_targets
-    body      TEXT NOT NULL       -- the Message as JSON, exactly as delivered
+    body      TEXT NOT NULL,      -- the Message as JSON, exactly as delivered
+    cnum      INTEGER NOT NULL DEFAULT 0  -- counted messages of the conversation up to this one
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_conv_seq ON messages (conv_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_sender_client ON messages (sender, client_id);
+
+-- The user's stream: one row per stored message the user was sent (C2C: both sides;
+-- group: the members at the time, or the sender and the targets), in pos order. `sync`
+-- reads a page of it; visibility (membership now, deletion) is checked on the way out.
+CREATE TABLE IF NOT EXISTS user_stream (
+    user_id TEXT NOT NULL,
+    pos     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, pos)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS message_targets (
     user_id TEXT NOT NULL,
@@ -84,6 +95,9 @@ CREATE INDEX IF NOT EXISTS group_members_user ON group_members (user_id, group_i
 -- Per-user conversation state (server-synced across devices).
 -- read_seq: read up to here; cleared_seq: deleted up to here (hidden from this user);
 -- activated: a pos that orders conversations without messages (join, creation).
+-- own_unread: counted messages this user sent after its unread floor. Unread is then
+-- cnum(last) - cnum(floor) - own_unread: a counter per conversation and one per row,
+-- kept on store and on read, never a count over the messages.
 CREATE TABLE IF NOT EXISTS user_conversations (
     owner       TEXT NOT NULL,
     conv        TEXT NOT NULL,
@@ -97,8 +111,12 @@ CREATE TABLE IF NOT EXISTS user_conversations (
     cleared_seq INTEGER NOT NULL DEFAULT 0,
     deleted     INTEGER NOT NULL DEFAULT 0,
     activated   INTEGER NOT NULL DEFAULT 0,
+    own_unread  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (owner, conv)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_conversations_conv_id ON user_conversations (owner, conv_id);
+CREATE INDEX IF NOT EXISTS user_conversations_with_data
+    ON user_conversations (owner) WHERE custom_data != '';
 "#;
 
 /// Settings for every connection.
@@ -162,8 +180,45 @@ fn migrate(db: &Connection) -> rusqlite::Result<()> {
             "ALTER TABLE group_members ADD COLUMN mute_until INTEGER NOT NULL DEFAULT 0",
         )?;
     }
+    if !has_column(db, "messages", "cnum")? {
+        db.execute_batch(MIGRATE_3)?;
+    }
     Ok(())
 }
+
+fn has_column(db: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    db.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, column],
+        |r| r.get(0),
+    )
+}
+
+/// Version 2 → 3, in one transaction: the counters and the stream, computed once from
+/// what is stored (the stream from today's memberships: what a member could see).
+const MIGRATE_3: &str = r#"
+BEGIN;
+ALTER TABLE messages ADD COLUMN cnum INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE user_conversations ADD COLUMN own_unread INTEGER NOT NULL DEFAULT 0;
+WITH c AS (SELECT pos, SUM(counted) OVER (PARTITION BY conv_id ORDER BY seq) AS n FROM messages)
+UPDATE messages SET cnum = c.n FROM c WHERE c.pos = messages.pos;
+UPDATE user_conversations SET own_unread = (
+    SELECT COUNT(*) FROM messages m WHERE m.conv_id = user_conversations.conv_id
+    AND m.sender = user_conversations.owner AND m.counted = 1
+    AND m.seq > MAX(user_conversations.read_seq, user_conversations.cleared_seq));
+INSERT OR IGNORE INTO user_stream (user_id, pos)
+    SELECT sender, pos FROM messages WHERE group_id IS NULL;
+INSERT OR IGNORE INTO user_stream (user_id, pos)
+    SELECT receiver, pos FROM messages WHERE group_id IS NULL AND receiver IS NOT NULL;
+INSERT OR IGNORE INTO user_stream (user_id, pos)
+    SELECT sender, pos FROM messages WHERE group_id IS NOT NULL;
+INSERT OR IGNORE INTO user_stream (user_id, pos)
+    SELECT t.user_id, t.pos FROM message_targets t;
+INSERT OR IGNORE INTO user_stream (user_id, pos)
+    SELECT gm.user_id, m.pos FROM messages m JOIN group_members gm ON gm.group_id = m.group_id
+    WHERE m.targeted = 0;
+COMMIT;
+"#;
 
 /// Open a read connection (after the writer created the schema).
 pub fn open_reader(path: &std::path::Path) -> rusqlite::Result<Connection> {

@@ -49,6 +49,9 @@ const CUSTOM_DATA_CONVERSATIONS_MAX: usize = 1000;
 struct C2cState {
     id: i64,
     last_seq: u64,
+    /// The newest message's timestamp: the next is stamped no earlier, so a conversation's
+    /// timestamps never go down as its seqs go up (read marks by time and by seq agree).
+    last_time: i64,
     /// Both users' conversation rows are known to exist.
     rows: bool,
 }
@@ -68,6 +71,8 @@ struct GroupState {
     group_type: GroupType,
     dismissed: bool,
     last_seq: u64,
+    /// As `C2cState::last_time`.
+    last_time: i64,
     members: HashMap<String, Member>,
     /// The member list as shared push recipients; rebuilt after membership changes.
     roster: Option<Arc<[String]>>,
@@ -207,38 +212,89 @@ fn send_result(body: &str, cursor: Option<u64>) -> Data {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_message(
-    db: &Connection,
+/// Who a stored message is streamed to (see `user_stream`).
+enum StreamTo<'a> {
+    /// Both sides of a C2C conversation (one row when they are the same user).
+    Pair(&'a str, &'a str),
+    /// Every member of the group now.
+    Members(&'a str),
+    /// The sender and the targets of a targeted group message.
+    Targets(&'a str, &'a [String]),
+}
+
+/// Where one stored message goes: its row and the conversation it joins.
+struct Stored<'a> {
     pos: u64,
     conv_id: i64,
     seq: u64,
-    msg: &Message,
-    client_id: &str,
+    client_id: &'a str,
     counted: bool,
     targeted: bool,
+    /// The sender's own conversation id (for its `own_unread`).
+    sender_conv: String,
+    to: StreamTo<'a>,
+}
+
+/// Insert a stored message: its row (with the conversation's counted prefix `cnum`), its
+/// rows in the recipients' streams, and the sender's own-unread counter. Each is one
+/// statement; none counts over the conversation.
+fn insert_message(
+    db: &Connection,
+    s: &Stored<'_>,
+    msg: &Message,
     body: &str,
 ) -> rusqlite::Result<()> {
     db.prepare_cached(
         "INSERT INTO messages (pos, conv_id, seq, msg_id, client_id, sender, receiver, group_id, \
-         time, counted, nolast, targeted, body) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         time, counted, nolast, targeted, body, cnum) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?10 + COALESCE( \
+         (SELECT cnum FROM messages WHERE conv_id = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT 1), 0))",
     )?
     .execute(params![
-        pos as i64,
-        conv_id,
-        seq as i64,
+        s.pos as i64,
+        s.conv_id,
+        s.seq as i64,
         msg.msg_id,
-        client_id,
+        s.client_id,
         msg.sender,
         msg.receiver,
         msg.group_id,
         msg.timestamp,
-        counted,
+        s.counted,
         msg.is_excluded_from_last_message,
-        targeted,
+        s.targeted,
         body,
     ])?;
+    let pos = s.pos as i64;
+    let mut one =
+        db.prepare_cached("INSERT OR IGNORE INTO user_stream (user_id, pos) VALUES (?1, ?2)")?;
+    match s.to {
+        StreamTo::Pair(a, b) => {
+            one.execute(params![a, pos])?;
+            if a != b {
+                one.execute(params![b, pos])?;
+            }
+        }
+        StreamTo::Targets(sender, targets) => {
+            one.execute(params![sender, pos])?;
+            for t in targets {
+                one.execute(params![t, pos])?;
+            }
+        }
+        StreamTo::Members(group_id) => {
+            db.prepare_cached(
+                "INSERT OR IGNORE INTO user_stream (user_id, pos) \
+                 SELECT user_id, ?2 FROM group_members WHERE group_id = ?1",
+            )?
+            .execute(params![group_id, pos])?;
+        }
+    }
+    if s.counted {
+        db.prepare_cached(
+            "UPDATE user_conversations SET own_unread = own_unread + 1 WHERE owner = ?1 AND conv = ?2",
+        )?
+        .execute(params![msg.sender, s.sender_conv])?;
+    }
     Ok(())
 }
 
@@ -268,13 +324,14 @@ fn load_group(db: &Connection, group_id: &str) -> rusqlite::Result<Option<GroupS
             members.insert(user, m);
         }
     }
-    let last_seq = queries::last_seq(db, row.conv_id)?;
+    let (last_seq, last_time) = queries::last_seq_time(db, row.conv_id)?;
     Ok(Some(GroupState {
         group_id: row.group_id,
         conv_id: row.conv_id,
         group_type: row.group_type,
         dismissed: row.dismissed,
         last_seq,
+        last_time,
         members,
         roster: None,
         send_bucket: None,
@@ -336,7 +393,7 @@ fn reset_group_conv_row(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (owner, conv) DO UPDATE SET conv_id = excluded.conv_id, pinned = 0, \
          custom_data = '', read_seq = excluded.read_seq, read_time = 0, cleared_seq = 0, \
-         deleted = 0, activated = excluded.activated",
+         deleted = 0, activated = excluded.activated, own_unread = 0",
     )?
     .execute(params![
         user,
@@ -739,12 +796,13 @@ impl Writer {
                     self.db.last_insert_rowid()
                 }
             };
-            let last_seq = queries::last_seq(&self.db, id)?;
+            let (last_seq, last_time) = queries::last_seq_time(&self.db, id)?;
             self.c2c.insert(
                 key.clone(),
                 C2cState {
                     id,
                     last_seq,
+                    last_time,
                     rows: false,
                 },
             );
@@ -840,10 +898,23 @@ impl Writer {
                     let seq = g.last_seq + 1;
                     msg.msg_id = stored_msg_id(pos, cmd.now);
                     msg.seq = seq;
+                    msg.timestamp = msg.timestamp.max(g.last_time);
                     let body = protocol::to_text(&msg);
-                    insert_message(
-                        &self.db, pos, g.conv_id, seq, &msg, &p.id, counted, targeted, &body,
-                    )?;
+                    let stored = Stored {
+                        pos,
+                        conv_id: g.conv_id,
+                        seq,
+                        client_id: &p.id,
+                        counted,
+                        targeted,
+                        sender_conv: g.conversation_id(),
+                        to: if targeted {
+                            StreamTo::Targets(&cmd.sender, targets)
+                        } else {
+                            StreamTo::Members(group_id)
+                        },
+                    };
+                    insert_message(&self.db, &stored, &msg, &body)?;
                     for t in targets {
                         self.db
                             .prepare_cached(
@@ -852,6 +923,7 @@ impl Writer {
                             .execute(params![t, pos as i64])?;
                     }
                     g.last_seq = seq;
+                    g.last_time = msg.timestamp;
                     self.next_pos += 1;
                     Produced {
                         body: body.into(),
@@ -898,10 +970,8 @@ impl Writer {
         let (conv_id, seq, rows) = (conv.id, conv.last_seq + 1, conv.rows);
         msg.msg_id = stored_msg_id(pos, now);
         msg.seq = seq;
+        msg.timestamp = now.max(conv.last_time);
         let body = protocol::to_text(msg);
-        insert_message(
-            &self.db, pos, conv_id, seq, msg, &msg.id, counted, false, &body,
-        )?;
         if !rows {
             let mut stmt = self.db.prepare_cached(
                 "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, activated) \
@@ -922,8 +992,20 @@ impl Writer {
                 pos as i64
             ])?;
         }
+        let stored = Stored {
+            pos,
+            conv_id,
+            seq,
+            client_id: &msg.id,
+            counted,
+            targeted: false,
+            sender_conv: ConversationId::c2c(receiver).0,
+            to: StreamTo::Pair(sender, receiver),
+        };
+        insert_message(&self.db, &stored, msg, &body)?;
         let conv = self.c2c_conv(sender, receiver)?;
         conv.last_seq = seq;
+        conv.last_time = msg.timestamp;
         conv.rows = true;
         self.next_pos += 1;
         Ok(Produced {
@@ -980,19 +1062,21 @@ impl Writer {
         let seq = g.last_seq + 1;
         msg.msg_id = stored_msg_id(pos, now);
         msg.seq = seq;
+        msg.timestamp = now.max(g.last_time);
         let body = protocol::to_text(&msg);
-        insert_message(
-            &self.db,
+        let stored = Stored {
             pos,
-            g.conv_id,
+            conv_id: g.conv_id,
             seq,
-            &msg,
-            &format!("tips-{pos}"),
-            false,
-            false,
-            &body,
-        )?;
+            client_id: &format!("tips-{pos}"),
+            counted: false,
+            targeted: false,
+            sender_conv: g.conversation_id(),
+            to: StreamTo::Members(group_id),
+        };
+        insert_message(&self.db, &stored, &msg, &body)?;
         g.last_seq = seq;
+        g.last_time = msg.timestamp;
         self.next_pos += 1;
         Ok(Produced {
             body: body.into(),
@@ -1103,9 +1187,10 @@ impl Writer {
                 if kind.is_some_and(|group| group != row.group_id.is_some()) {
                     continue;
                 }
-                let last = queries::last_seq(&self.db, row.conv_id)?;
+                let (last, time) = queries::last_seq_time(&self.db, row.conv_id)?;
                 if last > row.read_seq {
-                    marks.push((row.conv.clone(), row.conv_id, last, now));
+                    let time = if row.group_id.is_some() { now } else { time };
+                    marks.push((row.conv.clone(), row.conv_id, last, time));
                 }
             }
         } else {
@@ -1121,30 +1206,28 @@ impl Writer {
                 };
                 (seq, now)
             } else if clean_timestamp <= 0 {
-                (r.last_seq, now)
+                // Everything: up to the newest message; the mark's time is that message's.
+                queries::last_seq_time(&self.db, r.conv_id)?
             } else {
-                let seq: Option<i64> = self
+                // Timestamps never go down as seqs go up: the newest message stamped at or
+                // before it is the mark, and every message stamped ≤ it is read.
+                let mark: Option<(i64, i64)> = self
                     .db
                     .prepare_cached(
-                        "SELECT seq FROM messages WHERE conv_id = ?1 AND time <= ?2 \
+                        "SELECT seq, time FROM messages WHERE conv_id = ?1 AND time <= ?2 \
                          ORDER BY seq DESC LIMIT 1",
                     )?
-                    .query_row(params![r.conv_id, clean_timestamp], |row| row.get(0))
+                    .query_row(params![r.conv_id, clean_timestamp], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
                     .optional()?;
-                (seq.unwrap_or(0) as u64, clean_timestamp)
+                mark.map_or((0, 0), |(seq, time)| (seq as u64, time))
             };
             marks.push((r.conv, r.conv_id, seq, time));
         }
         let mut changed = Vec::new();
-        for (conv, _, seq, time) in marks {
-            let n = self
-                .db
-                .prepare_cached(
-                    "UPDATE user_conversations SET read_seq = MAX(read_seq, ?3), \
-                     read_time = MAX(read_time, ?4) WHERE owner = ?1 AND conv = ?2",
-                )?
-                .execute(params![user, conv, seq as i64, time])?;
-            if n > 0 {
+        for (conv, conv_id, seq, time) in marks {
+            if self.move_read_mark(user, &conv, conv_id, seq, time)? {
                 changed.push(conv);
             }
         }
@@ -1152,6 +1235,47 @@ impl Writer {
             fx.push(e);
         }
         Ok(Data::null())
+    }
+
+    /// Move `user`'s read mark in `conv` forward to `seq` / `time` (never back), keeping its
+    /// own-unread counter: the user's counted messages between the old and the new mark
+    /// leave it (nothing is counted when the mark reaches the end). `false` when the row
+    /// does not exist.
+    fn move_read_mark(
+        &self,
+        user: &str,
+        conv: &str,
+        conv_id: i64,
+        seq: u64,
+        time: i64,
+    ) -> Result<bool, OpError> {
+        let Some(row) = queries::conv_row(&self.db, user, conv)? else {
+            return Ok(false);
+        };
+        let floor = row.unread_floor();
+        let mut own = row.own_unread;
+        if seq > floor && own > 0 {
+            own = if seq >= queries::last_seq(&self.db, conv_id)? {
+                0
+            } else {
+                let left: i64 = self
+                    .db
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM messages WHERE conv_id = ?1 AND seq > ?2 AND seq <= ?3 \
+                         AND sender = ?4 AND counted = 1",
+                    )?
+                    .query_row(params![conv_id, floor as i64, seq as i64, user], |r| r.get(0))?;
+                own.saturating_sub(left as u64)
+            };
+        }
+        let n = self
+            .db
+            .prepare_cached(
+                "UPDATE user_conversations SET read_seq = MAX(read_seq, ?3), \
+                 read_time = MAX(read_time, ?4), own_unread = ?5 WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, conv, seq as i64, time, own as i64])?;
+        Ok(n > 0)
     }
 
     fn pin(
@@ -1188,7 +1312,7 @@ impl Writer {
             .db
             .prepare_cached(
                 "UPDATE user_conversations SET deleted = 1, cleared_seq = ?3, \
-                 read_seq = MAX(read_seq, ?3), pinned = 0, custom_data = '' \
+                 read_seq = MAX(read_seq, ?3), pinned = 0, custom_data = '', own_unread = 0 \
                  WHERE owner = ?1 AND conv = ?2",
             )?
             .execute(params![user, r.conv, r.last_seq as i64])?;
@@ -1281,6 +1405,25 @@ impl Writer {
 
     // ------------------------------------------------------------ groups
 
+    /// 10037 when `user` is already in as many groups as one user may be.
+    fn check_group_quota(&self, user: &str) -> Result<(), OpError> {
+        let cap = self.options.max_groups_per_user;
+        if cap == 0 {
+            return Ok(());
+        }
+        let n: i64 = self
+            .db
+            .prepare_cached("SELECT COUNT(*) FROM group_members WHERE user_id = ?1")?
+            .query_row([user], |r| r.get(0))?;
+        if n as usize >= cap {
+            return Err(OpError::new(
+                codes::ERR_SVR_GROUP_JOINED_LIMIT,
+                format!("user {user:?} is already in {n} groups; one user may be in at most {cap}"),
+            ));
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn create_group(
         &mut self,
@@ -1304,6 +1447,7 @@ impl Writer {
             )));
         }
         rules::check_initial_members(group_type, user, members)?;
+        self.check_group_quota(user)?;
         let group_id = match group_id {
             Some(id) if !id.is_empty() => {
                 rules::check_custom_group_id(group_type, id)?;
@@ -1341,6 +1485,7 @@ impl Writer {
                     ),
                 ));
             }
+            self.check_group_quota(&m.user_id)?;
             added.push((m.user_id.clone(), m.role));
         }
         if added.len() + 1 > group_type.member_cap() {
@@ -1374,6 +1519,7 @@ impl Writer {
             group_type,
             dismissed: false,
             last_seq: 0,
+            last_time: 0,
             members: HashMap::new(),
             roster: None,
             send_bucket: None,
@@ -1436,6 +1582,8 @@ impl Writer {
             )));
         }
         g.check_room(1)?;
+        self.check_group_quota(user)?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
         // Public groups: the application is approved at once (termim has no approvers).
         let m = Member {
             role: role::MEMBER,
@@ -1632,7 +1780,10 @@ impl Writer {
         let mut results = Vec::with_capacity(users.len());
         let mut added: Vec<String> = Vec::new();
         for u in users {
-            let verdict = if !crate::model::is_valid_user_id(u) || !self.user_exists(u)? {
+            let verdict = if !crate::model::is_valid_user_id(u)
+                || !self.user_exists(u)?
+                || self.check_group_quota(u).is_err()
+            {
                 member_op_result::FAIL
             } else {
                 let g = live_group(&mut self.groups, &self.db, group_id)?;

@@ -3,6 +3,7 @@
 use crate::server::frame::Params;
 
 use crate::protocol::{GetHistoryParams, SendMessageParams, SyncParams, op};
+use crate::server::error::OpError;
 use crate::server::rules;
 use crate::server::store::{SendCmd, WriteCmd};
 
@@ -35,6 +36,16 @@ pub fn sync(ctx: &Ctx, params: Params<'_>) -> Handled {
     let user = ctx.user.clone();
     let conn = ctx.conn.clone();
     read(ctx, move |store| {
+        // A cursor this server never handed out is corrupt (or another server's): reading
+        // on from it would skip whatever is stored before it, silently.
+        let newest = store.max_cursor()?;
+        if p.cursor > newest {
+            return Err(OpError::invalid(format!(
+                "cursor {} is beyond the newest position {newest}: sync from a cursor this \
+                 server gave (0 for everything)",
+                p.cursor
+            )));
+        }
         let mut hint = conn.take_sync_hint();
         let page = store.sync(&user, p.cursor, p.count, &mut hint);
         conn.keep_sync_hint(hint);

@@ -48,7 +48,10 @@ async fn side_fields_have_caps_so_a_60_kb_message_is_refused() {
             .await;
         assert_eq!(code, INVALID_PARAMETERS, "{field}: {desc}");
         assert!(desc.contains(&format!("offlinePushInfo.{field}")), "{desc}");
-        assert!(desc.contains(&cap.to_string()), "the sentence says the cap: {desc}");
+        assert!(
+            desc.contains(&cap.to_string()),
+            "the sentence says the cap: {desc}"
+        );
     }
     let at_caps = json!({"offlinePushInfo": {
         "title": "t".repeat(128), "desc": "d".repeat(512), "ext": "e".repeat(1024)}});
@@ -73,7 +76,10 @@ async fn side_fields_have_caps_so_a_60_kb_message_is_refused() {
         .await;
     assert_eq!(code, GROUP_INVALID_PARAMETERS, "{desc}");
     assert!(desc.contains("groupAtUserList"), "{desc}");
-    assert!(desc.len() < 300, "the sentence does not echo the entry: {desc}");
+    assert!(
+        desc.len() < 300,
+        "the sentence does not echo the entry: {desc}"
+    );
     let ok = alice
         .call(
             "sendMessage",
@@ -109,7 +115,10 @@ async fn the_stored_form_of_a_message_has_a_total_cap() {
     assert!(desc.contains("stored"), "{desc}");
     // The same text plain is fine.
     alice
-        .call("sendMessage", text_params("plain", "bob", "", &"a".repeat(6_000)))
+        .call(
+            "sendMessage",
+            text_params("plain", "bob", "", &"a".repeat(6_000)),
+        )
         .await;
 }
 
@@ -146,7 +155,10 @@ async fn a_client_id_shaped_like_a_tips_key_does_not_break_joins() {
     assert_eq!(answers[1]["code"], 0, "the join works: {}", answers[1]);
     assert_eq!(answers[2]["code"], 10013, "then alice is a member");
     let history = bob.history("group_pub", 10).await;
-    assert_eq!(history[0]["groupTipsElem"]["type"], 1, "the join tips is stored");
+    assert_eq!(
+        history[0]["groupTipsElem"]["type"], 1,
+        "the join tips is stored"
+    );
 
     // The server's own namespace: a space is not allowed in a creation id.
     let (code, desc) = alice
@@ -197,7 +209,10 @@ async fn a_refused_write_is_a_plain_sentence_and_costs_only_its_own_command() {
     let started = Instant::now();
     for i in 0..2 {
         let sent = bob
-            .call("sendMessage", text_params(&format!("b{i}"), "", "busy", "b"))
+            .call(
+                "sendMessage",
+                text_params(&format!("b{i}"), "", "busy", "b"),
+            )
             .await;
         assert_eq!(sent["cursor"], newest + 2 + i, "{sent}");
     }
@@ -229,13 +244,7 @@ async fn a_refused_write_is_a_plain_sentence_and_costs_only_its_own_command() {
 
 /// The newest stored position, as a login answer names it.
 async fn newest_position(server: &TestServer) -> u64 {
-    let mut c = server.connect().await;
-    let login = c
-        .call(
-            "login",
-            json!({"userID": "probe", "userSig": server.sig("probe")}),
-        )
-        .await;
+    let (_, login) = server.login_answer("probe").await;
     login["cursor"].as_u64().expect("cursor")
 }
 
@@ -283,7 +292,9 @@ async fn a_sync_cursor_beyond_the_newest_position_is_refused() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
-    let sent = bob.call("sendMessage", text_params("s1", "alice", "", "hi")).await;
+    let sent = bob
+        .call("sendMessage", text_params("s1", "alice", "", "hi"))
+        .await;
     let newest = sent["cursor"].as_u64().expect("cursor");
     let at_newest = alice.call("sync", json!({"cursor": newest})).await;
     assert_eq!(at_newest["isFinished"], true);
@@ -319,7 +330,10 @@ async fn rate_refusals_carry_retry_after_ms() {
     let mut answers = Vec::new();
     for i in 0..6 {
         let id = alice
-            .send_request("sendMessage", text_params(&format!("g{}", i + 2), "", "slow", "n"))
+            .send_request(
+                "sendMessage",
+                text_params(&format!("g{}", i + 2), "", "slow", "n"),
+            )
             .await;
         answers.push(id);
     }
@@ -332,8 +346,14 @@ async fn rate_refusals_carry_retry_after_ms() {
             assert!((1..=1000).contains(&ms), "{a}");
         }
     }
-    assert!(seen.contains(&10023), "the group rate refused one: {seen:?}");
-    assert!(seen.contains(&-20009), "the connection rate refused one: {seen:?}");
+    assert!(
+        seen.contains(&10023),
+        "the group rate refused one: {seen:?}"
+    );
+    assert!(
+        seen.contains(&-20009),
+        "the connection rate refused one: {seen:?}"
+    );
 }
 
 /// Issue 10.16: ids (user, group, creation) are 0x21–0x7E: printable ASCII without the
@@ -345,7 +365,10 @@ async fn ids_are_printable_ascii_without_space() {
     let mut c = server.login(odd).await;
     let mut spaced = server.connect().await;
     let (code, _) = spaced
-        .call_err("login", json!({"userID": "a b", "userSig": server.sig("a b")}))
+        .call_err(
+            "login",
+            json!({"userID": "a b", "userSig": server.sig("a b")}),
+        )
         .await;
     assert_eq!(code, 7003);
     c.create_group("Work", "g!~", &[]).await;

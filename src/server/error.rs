@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn retry_after_is_at_least_a_millisecond() {
         let e = OpError::new(codes::ERR_SVR_COMM_FREQUENCY_LIMIT, "slow down");
-        assert_eq!(e.clone().retry_after(Duration::ZERO).retry_after_ms, Some(1));
+        assert_eq!(
+            e.clone().retry_after(Duration::ZERO).retry_after_ms,
+            Some(1)
+        );
         assert_eq!(
             e.retry_after(Duration::from_millis(250)).retry_after_ms,
             Some(250)

@@ -318,6 +318,8 @@ fn send_validator_accepts_only_what_the_rules_allow() {
                 Ok(target) => {
                     prop_assert!(!p.id.is_empty() && p.id.len() <= rules::CLIENT_ID_MAX);
                     prop_assert!(rules::body_len(&p) <= limits::MESSAGE_BODY_MAX);
+                    prop_assert!(rules::encoded_len(&p) <= limits::MESSAGE_STORED_MAX);
+                    prop_assert!(p.id.bytes().all(|b| b.is_ascii_graphic()));
                     prop_assert!(matches!(p.elem_type, elem_type::TEXT | elem_type::CUSTOM));
                     match target {
                         SendTarget::C2c { receiver } => {

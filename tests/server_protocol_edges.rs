@@ -158,13 +158,7 @@ async fn mute_and_unmute_tips_say_which_and_until_when() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_answer_names_the_version_and_capabilities() {
     let server = TestServer::start().await;
-    let mut c = server.connect().await;
-    let data = c
-        .call(
-            "login",
-            json!({"userID": "alice", "userSig": server.sig("alice")}),
-        )
-        .await;
+    let (_, data) = server.login_answer("alice").await;
     assert_eq!(data["version"], termim::protocol::PROTOCOL_VERSION);
     let caps: Vec<&str> = data["capabilities"]
         .as_array()

@@ -159,6 +159,10 @@ async fn a_schema_2_database_gains_the_stream_and_the_counters() {
             .send_text_to("", "pub", &format!("a{i}"), "mine")
             .await;
     }
+    let mut carol = server.login("carol").await;
+    carol.call("joinGroup", json!({"groupID": "pub"})).await;
+    let join_tips_pos = carol.sync_all(0).await.1;
+    drop(carol);
     let g2 = bob.history("group_pub", 100).await;
     let mid = g2[g2.len() / 2]["seq"].clone();
     alice
@@ -185,6 +189,7 @@ async fn a_schema_2_database_gains_the_stream_and_the_counters() {
              DROP INDEX user_conversations_with_data; \
              ALTER TABLE messages DROP COLUMN cnum; \
              ALTER TABLE user_conversations DROP COLUMN own_unread; \
+             UPDATE messages SET client_id = 'tips-' || pos WHERE client_id = 'tips ' || pos; \
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .expect("downgrade");
@@ -222,4 +227,11 @@ async fn a_schema_2_database_gains_the_stream_and_the_counters() {
         ["after", "after"],
         "new messages are streamed"
     );
+    // An old tips id moved out of the clients' namespace: carol's send with the id the
+    // join tips had is a new message, not a "retry" answered with the tips.
+    let mut carol = server.login("carol").await;
+    let sent = carol
+        .send_text_to("", "pub", &format!("tips-{join_tips_pos}"), "mine")
+        .await;
+    assert_eq!(sent["elemType"], 1, "{sent}");
 }

@@ -266,7 +266,8 @@ pub async fn send_retrying(tim: &Tim, params: SendParams, what: &str) {
                 if e.code == codes::ERR_SVR_COMM_FREQUENCY_LIMIT
                     || e.code == codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT =>
             {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let wait = e.retry_after_ms.unwrap_or(50);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
             }
             Err(e) => panic!("send {what}: {e}"),
         }

@@ -18,54 +18,65 @@ use crate::model::{
 
 /// Op names. Each op's params → result (`data`) are noted; `docs/PROTOCOL.md` has examples.
 pub mod op {
-    /// `LoginParams` → `LoginResult`.
-    pub const LOGIN: &str = "login";
-    /// no params → null; the server then closes the socket (1000).
-    pub const LOGOUT: &str = "logout";
-    /// no params → `PingResult`.
-    pub const PING: &str = "ping";
-    /// `SendMessageParams` → `SendMessageResult`.
-    pub const SEND_MESSAGE: &str = "sendMessage";
-    /// `GetHistoryParams` → `MessageListResult`.
-    pub const GET_HISTORY_MESSAGE_LIST: &str = "getHistoryMessageList";
-    /// `SyncParams` → `SyncResult`.
-    pub const SYNC: &str = "sync";
-    /// `GetConversationListParams` → `model::ConversationResult`.
-    pub const GET_CONVERSATION_LIST: &str = "getConversationList";
-    /// `ConversationIdParams` → `ConversationListPush` (one conversation).
-    pub const GET_CONVERSATION: &str = "getConversation";
-    /// no params → `TotalUnreadResult`.
-    pub const GET_TOTAL_UNREAD_MESSAGE_COUNT: &str = "getTotalUnreadMessageCount";
-    /// `CleanUnreadParams` → null.
-    pub const CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT: &str = "cleanConversationUnreadMessageCount";
-    /// `PinConversationParams` → null.
-    pub const PIN_CONVERSATION: &str = "pinConversation";
-    /// `ConversationIdParams` → null.
-    pub const DELETE_CONVERSATION: &str = "deleteConversation";
-    /// `SetConversationCustomDataParams` → JSON array of `model::ConversationOperationResult`.
-    pub const SET_CONVERSATION_CUSTOM_DATA: &str = "setConversationCustomData";
-    /// `CreateGroupParams` → `CreateGroupResult`.
-    pub const CREATE_GROUP: &str = "createGroup";
-    /// `JoinGroupParams` → null.
-    pub const JOIN_GROUP: &str = "joinGroup";
-    /// `GroupIdParams` → null.
-    pub const QUIT_GROUP: &str = "quitGroup";
-    /// `GroupIdParams` → null.
-    pub const DISMISS_GROUP: &str = "dismissGroup";
-    /// `InviteParams` → JSON array of `model::GroupMemberOperationResult`.
-    pub const INVITE_USER_TO_GROUP: &str = "inviteUserToGroup";
-    /// `KickParams` → null.
-    pub const KICK_GROUP_MEMBER: &str = "kickGroupMember";
-    /// `MuteGroupMemberParams` → null.
-    pub const MUTE_GROUP_MEMBER: &str = "muteGroupMember";
-    /// `SetGroupMemberRoleParams` → null.
-    pub const SET_GROUP_MEMBER_ROLE: &str = "setGroupMemberRole";
-    /// no params → JSON array of `model::GroupInfo`.
-    pub const GET_JOINED_GROUP_LIST: &str = "getJoinedGroupList";
-    /// `GetGroupsInfoParams` → JSON array of `GroupInfoResult`.
-    pub const GET_GROUPS_INFO: &str = "getGroupsInfo";
-    /// `GetGroupMemberListParams` → `model::GroupMemberInfoResult`.
-    pub const GET_GROUP_MEMBER_LIST: &str = "getGroupMemberList";
+    /// Declares each op's name and [`ALL`], the list of them, from one list.
+    macro_rules! ops {
+        ($($(#[$doc:meta])* $name:ident = $wire:literal;)*) => {
+            $($(#[$doc])* pub const $name: &str = $wire;)*
+            /// Every op, in the order above (`docs/PROTOCOL.md` documents each).
+            pub const ALL: &[&str] = &[$($name),*];
+        };
+    }
+
+    ops! {
+        /// `LoginParams` → `LoginResult`.
+        LOGIN = "login";
+        /// no params → null; the server then closes the socket (1000).
+        LOGOUT = "logout";
+        /// no params → `PingResult`.
+        PING = "ping";
+        /// `SendMessageParams` → `SendMessageResult`.
+        SEND_MESSAGE = "sendMessage";
+        /// `GetHistoryParams` → `MessageListResult`.
+        GET_HISTORY_MESSAGE_LIST = "getHistoryMessageList";
+        /// `SyncParams` → `SyncResult`.
+        SYNC = "sync";
+        /// `GetConversationListParams` → `model::ConversationResult`.
+        GET_CONVERSATION_LIST = "getConversationList";
+        /// `ConversationIdParams` → `ConversationListPush` (one conversation).
+        GET_CONVERSATION = "getConversation";
+        /// no params → `TotalUnreadResult`.
+        GET_TOTAL_UNREAD_MESSAGE_COUNT = "getTotalUnreadMessageCount";
+        /// `CleanUnreadParams` → null.
+        CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT = "cleanConversationUnreadMessageCount";
+        /// `PinConversationParams` → null.
+        PIN_CONVERSATION = "pinConversation";
+        /// `ConversationIdParams` → null.
+        DELETE_CONVERSATION = "deleteConversation";
+        /// `SetConversationCustomDataParams` → JSON array of `model::ConversationOperationResult`.
+        SET_CONVERSATION_CUSTOM_DATA = "setConversationCustomData";
+        /// `CreateGroupParams` → `CreateGroupResult`.
+        CREATE_GROUP = "createGroup";
+        /// `JoinGroupParams` → null.
+        JOIN_GROUP = "joinGroup";
+        /// `GroupIdParams` → null.
+        QUIT_GROUP = "quitGroup";
+        /// `GroupIdParams` → null.
+        DISMISS_GROUP = "dismissGroup";
+        /// `InviteParams` → JSON array of `model::GroupMemberOperationResult`.
+        INVITE_USER_TO_GROUP = "inviteUserToGroup";
+        /// `KickParams` → null.
+        KICK_GROUP_MEMBER = "kickGroupMember";
+        /// `MuteGroupMemberParams` → null.
+        MUTE_GROUP_MEMBER = "muteGroupMember";
+        /// `SetGroupMemberRoleParams` → null.
+        SET_GROUP_MEMBER_ROLE = "setGroupMemberRole";
+        /// no params → JSON array of `model::GroupInfo`.
+        GET_JOINED_GROUP_LIST = "getJoinedGroupList";
+        /// `GetGroupsInfoParams` → JSON array of `GroupInfoResult`.
+        GET_GROUPS_INFO = "getGroupsInfo";
+        /// `GetGroupMemberListParams` → `model::GroupMemberInfoResult`.
+        GET_GROUP_MEMBER_LIST = "getGroupMemberList";
+    }
 }
 
 /// Push names.
@@ -449,6 +460,8 @@ pub struct ConversationDeletedPush {
 #[serde(rename_all = "camelCase")]
 pub struct CreateGroupParams {
     pub group_type: String,
+    /// Required, as in V2TIM: omitted or empty is 10004 (not a parse error).
+    #[serde(default)]
     pub group_name: String,
     #[serde(rename = "groupID", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,

@@ -8,6 +8,9 @@ use crate::protocol::codes;
 pub struct TimError {
     pub code: i32,
     pub desc: String,
+    /// For a rate refusal (-20009, 10023): how long the server says to wait before a
+    /// retry can succeed (its `data.retryAfterMs`).
+    pub retry_after_ms: Option<u64>,
 }
 
 impl TimError {
@@ -15,6 +18,7 @@ impl TimError {
         Self {
             code,
             desc: desc.into(),
+            retry_after_ms: None,
         }
     }
 

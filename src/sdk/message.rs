@@ -11,7 +11,8 @@ use super::session;
 use super::transport::REQUEST_TIMEOUT;
 use super::{ConnectionState, HistoryGetType, HistoryOptions, Inner, SendParams, Tim, TimEvent};
 use crate::model::{
-    CreateInfo, CustomElem, Elem, Message, MessageStatus, TextElem, is_valid_user_id, limits,
+    CreateInfo, CustomElem, Elem, Message, MessageStatus, TextElem, is_valid_group_id,
+    is_valid_user_id, limits,
 };
 use crate::protocol::{
     GetHistoryParams, MessageListResult, SendMessageParams, SendMessageResult, codes, get_type, op,
@@ -29,10 +30,6 @@ fn new_creation_id() -> String {
         rand::random::<u64>(),
         rand::random::<u32>()
     )
-}
-
-fn is_valid_group_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= limits::GROUP_ID_MAX && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Removes a creation id from the in-flight set when the send ends, however it ends.

@@ -261,10 +261,25 @@ impl Transport {
                 } else {
                     resp.desc
                 };
-                Err(TimError::new(resp.code, desc))
+                Err(TimError {
+                    retry_after_ms: resp.data.as_deref().and_then(retry_after_ms),
+                    ..TimError::new(resp.code, desc)
+                })
             }
         }
     }
+}
+
+/// The `retryAfterMs` of an error frame's `data` (rate refusals carry it).
+fn retry_after_ms(data: &serde_json::value::RawValue) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct RetryAfter {
+        #[serde(rename = "retryAfterMs")]
+        retry_after_ms: u64,
+    }
+    serde_json::from_str::<RetryAfter>(data.get())
+        .ok()
+        .map(|r| r.retry_after_ms)
 }
 
 /// Jittered exponential backoff: ~100 ms, 200 ms, 400 ms … capped at 10 s; each delay is

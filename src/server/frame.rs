@@ -60,19 +60,42 @@ pub fn req_id_of(text: &str) -> u64 {
 }
 
 /// Decode one text frame into a request; anything else is 20001 with a sentence.
+/// A `reqId` that is not an unsigned integer (negative, fractional, a string, past
+/// 2^64 − 1) cannot be answered under it: the answer carries `reqId` 0.
 pub fn decode_request(text: &str) -> Result<RequestFrame<'_>, RejectedFrame> {
-    serde_json::from_str(text).map_err(|e| RejectedFrame {
-        req_id: serde_json::from_str::<Value>(text)
-            .ok()
-            .and_then(|v| v.get("reqId").and_then(Value::as_u64))
-            .unwrap_or(0),
-        error: OpError::new(
-            codes::ERR_SVR_COMM_INVALID_REQUEST,
-            format!(
+    serde_json::from_str(text).map_err(|e| {
+        let frame = serde_json::from_str::<Value>(text).ok();
+        let req_id = frame.as_ref().and_then(|v| v.get("reqId"));
+        let desc = match req_id {
+            Some(id) if !id.is_u64() => format!(
+                "malformed request: reqId must be an unsigned integer (0 to {}), got a {}; \
+                 this answer carries reqId 0",
+                u64::MAX,
+                json_kind(id)
+            ),
+            _ => format!(
                 "malformed request ({e}): expected {{\"reqId\": N, \"op\": \"…\", \"params\": {{…}}}}"
             ),
-        ),
+        };
+        RejectedFrame {
+            req_id: req_id.and_then(Value::as_u64).unwrap_or(0),
+            error: OpError::new(codes::ERR_SVR_COMM_INVALID_REQUEST, desc),
+        }
     })
+}
+
+/// What kind of JSON value this is, for a sentence (never the value itself).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() => "negative integer",
+        Value::Number(n) if n.is_f64() => "non-integer or too large number",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// What the server decides about a request before looking at any state: is the op known,
@@ -106,6 +129,7 @@ pub fn validate(op_name: &str, params: Params<'_>) -> Result<(), OpError> {
         }
         op::CREATE_GROUP => {
             let p: CreateGroupParams = ops::parse(op_name, params)?;
+            rules::check_group_name(&p.group_name)?;
             match crate::model::GroupType::parse(&p.group_type) {
                 Some(t) => rules::check_initial_members(t, "", &p.member_list),
                 None => Err(OpError::group_invalid(format!(

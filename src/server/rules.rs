@@ -8,6 +8,8 @@ use crate::protocol::{SendMessageParams, codes};
 use crate::server::error::OpError;
 use crate::server::store::SendTarget;
 
+pub use crate::model::is_valid_group_id;
+
 /// Longest accepted creation id (`sendMessage.id`), bytes.
 pub const CLIENT_ID_MAX: usize = 128;
 /// Server-assigned group ids start with this; custom ids must not (Community: see below).
@@ -15,9 +17,12 @@ pub const SERVER_GROUP_ID_PREFIX: &str = "@TGS#";
 /// Community ids must start with this.
 pub const COMMUNITY_GROUP_ID_PREFIX: &str = "@TGS#_";
 
-/// Is `id` usable as a group id at all (non-empty printable ASCII, ≤ 48 bytes)?
-pub fn is_valid_group_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= limits::GROUP_ID_MAX && id.bytes().all(|b| b.is_ascii_graphic())
+/// The creation id a message the server makes itself (group tips, …) is stored under:
+/// `<kind> <pos>`. It holds a space, which no client's creation id may (see
+/// [`model::is_id_text`]), so no send can take the key of a message the server is yet to
+/// make, and each stored position is made once.
+pub fn server_message_key(kind: &str, pos: u64) -> String {
+    format!("{kind} {pos}")
 }
 
 /// The stateless checks of `sendMessage`: shape, sizes and addressing.
@@ -29,9 +34,10 @@ pub fn validate_send(p: &SendMessageParams) -> Result<SendTarget, OpError> {
             "id (the creation id from create_*_message) is required",
         ));
     }
-    if p.id.len() > CLIENT_ID_MAX {
+    if !model::is_id_text(&p.id, CLIENT_ID_MAX) {
         return Err(OpError::invalid(format!(
-            "id is {} bytes; at most {CLIENT_ID_MAX} are allowed",
+            "id is {} bytes; it must be 1 to {CLIENT_ID_MAX} bytes of printable ASCII other \
+             than the space (0x21-0x7E)",
             p.id.len()
         )));
     }
@@ -59,6 +65,9 @@ pub fn validate_send(p: &SendMessageParams) -> Result<SendTarget, OpError> {
             ),
         ));
     }
+    if let Some(push) = &p.offline_push_info {
+        check_push_info(push)?;
+    }
     let has_receiver = !p.receiver.is_empty();
     let has_group = !p.group_id.is_empty();
     if has_receiver && !model::is_valid_user_id(&p.receiver) {
@@ -75,7 +84,7 @@ pub fn validate_send(p: &SendMessageParams) -> Result<SendTarget, OpError> {
             limits::GROUP_ID_MAX
         )));
     }
-    match (has_receiver, has_group) {
+    let target = match (has_receiver, has_group) {
         (false, false) => Err(OpError::invalid(
             "neither receiver nor groupID is set: say who the message is for",
         )),
@@ -129,12 +138,73 @@ pub fn validate_send(p: &SendMessageParams) -> Result<SendTarget, OpError> {
                     p.group_at_user_list.len()
                 )));
             }
+            // The @all tag is itself shaped like a user id.
+            if let Some(i) = p
+                .group_at_user_list
+                .iter()
+                .position(|u| !model::is_valid_user_id(u))
+            {
+                return Err(OpError::group_invalid(format!(
+                    "groupAtUserList entry {i} is not a user id (1 to {} bytes of printable \
+                     ASCII other than the space, or the @all tag {})",
+                    limits::USER_ID_MAX,
+                    model::AT_ALL_TAG
+                )));
+            }
             Ok(SendTarget::Group {
                 group_id: p.group_id.clone(),
                 targets,
             })
         }
+    }?;
+    let stored = encoded_len(p);
+    if stored > limits::MESSAGE_STORED_MAX {
+        return Err(OpError::new(
+            codes::ERR_SVR_MSG_BODY_SIZE_LIMIT,
+            format!(
+                "the message as stored would be {stored} bytes of JSON (every field, escapes \
+                 included); at most {} are allowed",
+                limits::MESSAGE_STORED_MAX
+            ),
+        ));
     }
+    Ok(target)
+}
+
+/// Each `offlinePushInfo` field against its own cap (6017, naming the field).
+fn check_push_info(push: &model::OfflinePushInfo) -> Result<(), OpError> {
+    for (field, value, max) in [
+        ("title", &push.title, limits::PUSH_TITLE_MAX),
+        ("desc", &push.desc, limits::PUSH_DESC_MAX),
+        ("ext", &push.ext, limits::PUSH_EXT_MAX),
+    ] {
+        if value.len() > max {
+            return Err(OpError::invalid(format!(
+                "offlinePushInfo.{field} is {} bytes; at most {max} are allowed",
+                value.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Bytes a send's fields take as JSON — what the server stores and delivers, escapes
+/// included (a control character takes six) — counted without building the text.
+pub fn encoded_len(p: &SendMessageParams) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing plain data into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, p);
+    count.0
 }
 
 /// Bytes counted against the 12 KB body limit: the elem plus cloudCustomData.
@@ -231,6 +301,24 @@ pub fn generate_group_id(group_type: GroupType) -> String {
         id.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
     }
     id
+}
+
+/// `createGroup`'s name: required (V2TIM's `groupName*`), at most 100 bytes (10004).
+pub fn check_group_name(name: &str) -> Result<(), OpError> {
+    if name.is_empty() {
+        return Err(OpError::group_invalid(format!(
+            "groupName is required (1 to {} bytes)",
+            limits::GROUP_NAME_MAX
+        )));
+    }
+    if name.len() > limits::GROUP_NAME_MAX {
+        return Err(OpError::group_invalid(format!(
+            "groupName is {} bytes; at most {} are allowed",
+            name.len(),
+            limits::GROUP_NAME_MAX
+        )));
+    }
+    Ok(())
 }
 
 /// Check the initial member list of `createGroup`.

@@ -45,11 +45,17 @@ pub fn encode_response(req_id: u64, result: Result<Data, OpError>) -> Utf8Bytes 
             &data,
             "}",
         ]),
-        Err(e) => format!(
-            r#"{{"reqId":{req_id},"code":{},"desc":{},"data":null}}"#,
-            e.code,
-            Value::String(e.desc)
-        ),
+        Err(e) => {
+            let data = match e.retry_after_ms {
+                Some(ms) => format!(r#"{{"retryAfterMs":{ms}}}"#),
+                None => "null".to_string(),
+            };
+            format!(
+                r#"{{"reqId":{req_id},"code":{},"desc":{},"data":{data}}}"#,
+                e.code,
+                Value::String(e.desc)
+            )
+        }
     };
     Utf8Bytes::from(text)
 }
@@ -131,7 +137,8 @@ impl Session {
                 "too many requests: at most {rate} a second per connection; this one was not carried out, retry in {} ms",
                 wait.as_millis().max(1)
             ),
-        );
+        )
+        .retry_after(wait);
         self.answer(req_id, Err(error)).await;
         Err(Flow::Continue)
     }

@@ -82,12 +82,17 @@ impl TestServer {
 
     /// A logged-in client.
     pub async fn login(&self, user: &str) -> RawClient {
+        self.login_answer(user).await.0
+    }
+
+    /// A logged-in client and its login answer's `data` (cursor, version, …).
+    pub async fn login_answer(&self, user: &str) -> (RawClient, Value) {
         let mut c = self.connect().await;
         let data = c
             .call("login", json!({"userID": user, "userSig": self.sig(user)}))
             .await;
         assert_eq!(data["userID"], user);
-        c
+        (c, data)
     }
 
     pub async fn shutdown(&mut self) {

@@ -29,7 +29,8 @@ fn admit(ctx: &Ctx) -> Result<(), Handled> {
                     rates.rate().per_sec,
                     wait.as_millis().max(1)
                 ),
-            )))
+            )
+            .retry_after(wait)))
         })
 }
 

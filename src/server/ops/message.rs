@@ -3,6 +3,7 @@
 use crate::server::frame::Params;
 
 use crate::protocol::{GetHistoryParams, SendMessageParams, SyncParams, op};
+use crate::server::error::OpError;
 use crate::server::rules;
 use crate::server::store::{SendCmd, WriteCmd};
 
@@ -33,5 +34,17 @@ pub fn history(ctx: &Ctx, params: Params<'_>) -> Handled {
 pub fn sync(ctx: &Ctx, params: Params<'_>) -> Handled {
     let p: SyncParams = params_or_answer!(op::SYNC, params);
     let user = ctx.user.clone();
-    read(ctx, move |store| store.sync(&user, p.cursor, p.count))
+    read(ctx, move |store| {
+        // A cursor this server never handed out is corrupt (or another server's): reading
+        // on from it would skip whatever is stored before it, silently.
+        let newest = store.max_cursor()?;
+        if p.cursor > newest {
+            return Err(OpError::invalid(format!(
+                "cursor {} is beyond the newest position {newest}: sync from a cursor this \
+                 server gave (0 for everything)",
+                p.cursor
+            )));
+        }
+        store.sync(&user, p.cursor, p.count)
+    })
 }

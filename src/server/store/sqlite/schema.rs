@@ -195,7 +195,9 @@ fn has_column(db: &Connection, table: &str, column: &str) -> rusqlite::Result<bo
 }
 
 /// Version 2 → 3, in one transaction: the counters and the stream, computed once from
-/// what is stored (the stream from today's memberships: what a member could see).
+/// what is stored (the stream from today's memberships: what a member could see); group
+/// tips move to the server's id namespace (`rules::server_message_key`), out of the
+/// clients' way.
 const MIGRATE_3: &str = r#"
 BEGIN;
 ALTER TABLE messages ADD COLUMN cnum INTEGER NOT NULL DEFAULT 0;
@@ -206,6 +208,8 @@ UPDATE user_conversations SET own_unread = (
     SELECT COUNT(*) FROM messages m WHERE m.conv_id = user_conversations.conv_id
     AND m.sender = user_conversations.owner AND m.counted = 1
     AND m.seq > MAX(user_conversations.read_seq, user_conversations.cleared_seq));
+UPDATE messages SET client_id = 'tips ' || pos
+    WHERE client_id = 'tips-' || pos AND group_id IS NOT NULL;
 INSERT OR IGNORE INTO user_stream (user_id, pos)
     SELECT sender, pos FROM messages WHERE group_id IS NULL;
 INSERT OR IGNORE INTO user_stream (user_id, pos)

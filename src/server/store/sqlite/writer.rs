@@ -93,15 +93,17 @@ impl GroupState {
         if bucket.try_take(now) {
             Ok(())
         } else {
+            let wait = bucket.wait();
             Err(OpError::new(
                 codes::ERR_SVR_GROUP_SEND_FREQUENCY_LIMIT,
                 format!(
                     "group {:?} takes at most {} messages a second; retry in {} ms",
                     self.group_id,
                     rate.per_sec,
-                    bucket.wait().as_millis().max(1)
+                    wait.as_millis().max(1)
                 ),
-            ))
+            )
+            .retry_after(wait))
         }
     }
 
@@ -494,6 +496,83 @@ impl Writer {
         }
     }
 
+    /// Drop what a command that failed half-way may have cached ahead of its rolled-back
+    /// writes — the state of the group or the conversations it names — and reload the next
+    /// pos; every other cache stays, still true. A cache a command changes before its last
+    /// write must be dropped here too.
+    fn forget(&mut self, cmd: &WriteCmd) {
+        match cmd {
+            WriteCmd::EnsureUser { user, .. } => {
+                self.users.remove(user);
+            }
+            WriteCmd::Send(send) => match &send.target {
+                SendTarget::C2c { receiver } => {
+                    self.c2c.remove(&c2c_key(&send.sender, receiver));
+                }
+                SendTarget::Group { group_id, .. } => {
+                    self.groups.remove(group_id);
+                }
+            },
+            WriteCmd::CleanUnread {
+                user,
+                conversation_id,
+                ..
+            }
+            | WriteCmd::Pin {
+                user,
+                conversation_id,
+                ..
+            }
+            | WriteCmd::DeleteConversation {
+                user,
+                conversation_id,
+                ..
+            } => self.forget_conversation(user, conversation_id),
+            WriteCmd::SetCustomData {
+                user,
+                conversation_ids,
+                ..
+            } => {
+                for id in conversation_ids {
+                    self.forget_conversation(user, id);
+                }
+            }
+            WriteCmd::CreateGroup { group_id, .. } => {
+                if let Some(id) = group_id {
+                    self.groups.remove(id);
+                }
+            }
+            WriteCmd::JoinGroup { group_id, .. }
+            | WriteCmd::QuitGroup { group_id, .. }
+            | WriteCmd::DismissGroup { group_id, .. }
+            | WriteCmd::Invite { group_id, .. }
+            | WriteCmd::Kick { group_id, .. }
+            | WriteCmd::Mute { group_id, .. }
+            | WriteCmd::SetRole { group_id, .. } => {
+                self.groups.remove(group_id);
+            }
+        }
+        match self.load_next_pos() {
+            Ok(p) => self.next_pos = p,
+            Err(e) => {
+                tracing::error!("writer: cannot reload the next pos: {e}");
+                self.reset();
+            }
+        }
+    }
+
+    fn forget_conversation(&mut self, user: &str, conversation_id: &str) {
+        match ConversationId::parse(conversation_id) {
+            Some(ConversationTarget::C2c(peer)) => {
+                self.c2c.remove(&c2c_key(user, &peer));
+            }
+            Some(ConversationTarget::Group(group_id)) => {
+                self.groups.remove(&group_id);
+            }
+            None => {}
+        }
+    }
+
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
         let mut stop = false;
         while !stop {
@@ -562,8 +641,9 @@ impl Writer {
         if let Err(e) = self.db.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!("writer: cannot begin a transaction: {e}");
             for req in batch {
-                req.reply
-                    .send(Err(OpError::internal(format!("storage unavailable: {e}"))));
+                req.reply.send(Err(OpError::internal(
+                    "the server's database is unavailable; nothing was saved: retry",
+                )));
             }
             return;
         }
@@ -601,9 +681,10 @@ impl Writer {
                 let _ = self.db.execute_batch("ROLLBACK");
                 self.reset();
                 for o in outcomes {
-                    o.reply.send(Err(OpError::internal(format!(
-                        "storage error, nothing was saved ({e}): retry with the same ids"
-                    ))));
+                    o.reply.send(Err(OpError::internal(
+                        "the server could not save this request; nothing was saved: retry \
+                         with the same ids",
+                    )));
                 }
             }
         }
@@ -621,14 +702,16 @@ impl Writer {
             let result = self.dispatch(cmd, effects);
             return result.map_err(|e| {
                 effects.clear();
-                if e.code == codes::ERR_SVR_COMM_INTERNAL {
+                if self.db.total_changes() != before {
+                    // The whole batch is rolled back and every cache dropped.
+                    return Applied::Torn(e);
+                }
+                // Nothing was written, and a send changes what it caches only after its
+                // writes: the caches are true unless the database itself failed.
+                if e.storage_failed {
                     self.reset();
                 }
-                if self.db.total_changes() == before {
-                    Applied::Refused(e)
-                } else {
-                    Applied::Torn(e)
-                }
+                Applied::Refused(e)
             });
         }
         self.db.prepare_cached("SAVEPOINT op")?.execute([])?;
@@ -643,8 +726,12 @@ impl Writer {
             Err(e) => {
                 effects.clear();
                 let rolled_back = self.db.execute_batch("ROLLBACK TO op; RELEASE op").is_ok();
-                if e.code == codes::ERR_SVR_COMM_INTERNAL || !rolled_back {
+                if !rolled_back || e.storage_failed {
                     self.reset();
+                } else if e.code == codes::ERR_SVR_COMM_INTERNAL {
+                    // The database refused this command's own writes (a constraint): the
+                    // savepoint undid them, and only what the command cached goes.
+                    self.forget(cmd);
                 }
             }
         }
@@ -1068,7 +1155,7 @@ impl Writer {
             pos,
             conv_id: g.conv_id,
             seq,
-            client_id: &format!("tips-{pos}"),
+            client_id: &rules::server_message_key("tips", pos),
             counted: false,
             targeted: false,
             sender_conv: g.conversation_id(),
@@ -1436,16 +1523,7 @@ impl Writer {
         now: i64,
         fx: &mut Vec<Effect>,
     ) -> Result<Data, OpError> {
-        if name.is_empty() {
-            return Err(OpError::group_invalid("groupName is required"));
-        }
-        if name.len() > limits::GROUP_NAME_MAX {
-            return Err(OpError::group_invalid(format!(
-                "groupName is {} bytes; at most {} are allowed",
-                name.len(),
-                limits::GROUP_NAME_MAX
-            )));
-        }
+        rules::check_group_name(name)?;
         rules::check_initial_members(group_type, user, members)?;
         self.check_group_quota(user)?;
         let group_id = match group_id {

@@ -24,6 +24,8 @@ pub mod op {
     pub const LOGOUT: &str = "logout";
     /// no params → `PingResult`.
     pub const PING: &str = "ping";
+    /// `RenewUserSigParams` → `RenewUserSigResult`: the session goes on under a new sig.
+    pub const RENEW_USER_SIG: &str = "renewUserSig";
     /// `SendMessageParams` → `SendMessageResult`.
     pub const SEND_MESSAGE: &str = "sendMessage";
     /// `GetHistoryParams` → `MessageListResult`.
@@ -81,6 +83,9 @@ pub mod push {
     /// `KickedOfflinePush`: sent just before the server closes the socket (reserved;
     /// termim allows several devices per user).
     pub const KICKED_OFFLINE: &str = "kickedOffline";
+    /// `UserSigExpiredPush`: the session's UserSig expired (V2TIM `onUserSigExpired`);
+    /// renew it (`renewUserSig`) within the grace or the connection is closed (4001).
+    pub const USER_SIG_EXPIRED: &str = "userSigExpired";
 }
 
 /// A client → server request.
@@ -239,7 +244,35 @@ pub const CAPABILITIES: &[&str] = &[
     "muteTipsChangeInfo",
     // Leaving a group (kick, quit, dismiss) pushes conversationDeleted.
     "groupConversationDeleted",
+    // A session ends with its UserSig (push userSigExpired, close 4001) unless renewed
+    // with the renewUserSig op.
+    "renewUserSig",
 ];
+
+/// `renewUserSig`: a fresh UserSig for the logged-in user (checked as at login).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewUserSigParams {
+    pub user_sig: String,
+}
+
+/// `renewUserSig` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewUserSigResult {
+    /// The new sig's last valid second (`TLS.time + TLS.expire`, unix seconds).
+    pub expires_at: i64,
+}
+
+/// Data of the `userSigExpired` push.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSigExpiredPush {
+    /// The sig's last valid second (unix seconds).
+    pub expired_at: i64,
+    /// Seconds left to renew before the server closes the connection (4001).
+    pub grace_seconds: u64,
+}
 
 /// `ping` result.
 #[derive(Debug, Clone, Serialize, Deserialize)]

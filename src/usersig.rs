@@ -68,6 +68,11 @@ pub struct Verified {
     pub expires_at: i64,
 }
 
+/// Makes a fresh UserSig for the logged-in user on demand (an app that holds the key:
+/// termim with the embedded server, or a data directory with the server's key), so an
+/// expired one is renewed without asking anyone. `Err` says why it could not.
+pub type Signer = std::sync::Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
 /// An application's identity: the SDKAppID and the secret key that signs its UserSigs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -24,6 +24,54 @@ pub const MAX_ENCODED_LEN: usize = 4096;
 pub const MAX_INFLATED_LEN: usize = 8192;
 /// Tencent's library default validity: 180 days.
 pub const DEFAULT_EXPIRE_SECS: u64 = 180 * 86_400;
+/// The longest validity a server accepts by default: Tencent's library default (180
+/// days), which is also what `termim usersig` signs.
+pub const DEFAULT_MAX_LIFETIME_SECS: u64 = DEFAULT_EXPIRE_SECS;
+/// How far ahead of the server's clock a sig's `TLS.time` may be by default.
+pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
+
+/// What a server asks of a UserSig beyond the signature and the expiry that Tencent's
+/// library checks: a cap on its lifetime (`TLS.expire`) and on how far its `TLS.time`
+/// may be in the future. A leaked sig is worth at most the cap; a sig "issued" years
+/// ahead (a wrong clock at the issuer, or a forger who got the key once) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The longest `TLS.expire` accepted, seconds; `None`: any.
+    pub max_lifetime_secs: Option<u64>,
+    /// How far `TLS.time` may be ahead of the server's clock, seconds.
+    pub clock_skew_secs: u64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            max_lifetime_secs: Some(DEFAULT_MAX_LIFETIME_SECS),
+            clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
+        }
+    }
+}
+
+impl VerifyOptions {
+    /// Only what Tencent's library checks (no lifetime cap, any `TLS.time`).
+    pub const TENCENT: VerifyOptions = VerifyOptions {
+        max_lifetime_secs: None,
+        clock_skew_secs: u64::MAX,
+    };
+}
+
+/// What a verified UserSig says about its own validity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// `TLS.time`, unix seconds.
+    pub issued_at: i64,
+    /// `TLS.time + TLS.expire`: the last second at which the sig is valid.
+    pub expires_at: i64,
+}
+
+/// Makes a fresh UserSig for the logged-in user on demand (an app that holds the key:
+/// termim with the embedded server, or a data directory with the server's key), so an
+/// expired one is renewed without asking anyone. `Err` says why it could not.
+pub type Signer = std::sync::Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
 
 /// An application's identity: the SDKAppID and the secret key that signs its UserSigs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,13 +163,28 @@ pub enum SigError {
     WrongUser { signed: String, requested: String },
     #[error("UserSig was issued for SDKAppID {signed}, not {expected}")]
     WrongApp { signed: u64, expected: u64 },
+    #[error(
+        "UserSig is valid for {expire} s, longer than the {max} s this server accepts: ask for one with a shorter TLS.expire"
+    )]
+    LifetimeTooLong { expire: i64, max: u64 },
+    #[error(
+        "UserSig is issued at {issued_at}, {ahead} s ahead of the server's clock (at most {skew} s allowed): check the issuer's clock"
+    )]
+    IssuedInFuture {
+        issued_at: i64,
+        ahead: i64,
+        skew: u64,
+    },
 }
 
 impl SigError {
     pub fn code(&self) -> i32 {
         match self {
             SigError::Empty => codes::ERR_USER_SIG_EMPTY,
-            SigError::Malformed(_) => codes::ERR_USER_SIG_INVALID,
+            // Reference §4 has no code of its own for these: 70003 is "UserSig check failed".
+            SigError::Malformed(_)
+            | SigError::LifetimeTooLong { .. }
+            | SigError::IssuedInFuture { .. } => codes::ERR_USER_SIG_INVALID,
             SigError::Expired { .. } => codes::ERR_USER_SIG_EXPIRED_SVR,
             SigError::BadSignature => codes::ERR_USER_SIG_VERIFY_FAILED,
             SigError::WrongUser { .. } => codes::ERR_USER_SIG_IDENTIFIER_MISMATCH,
@@ -249,8 +312,22 @@ pub fn sdk_app_id_of(user_sig: &str) -> Result<u64, SigError> {
     decode(user_sig).map(|doc| doc.sdk_app_id)
 }
 
-/// Check a UserSig presented by `user_id` against `key` at time `now` (unix seconds).
+/// Check a UserSig presented by `user_id` against `key` at time `now` (unix seconds), as
+/// Tencent's library does: identity, signature, expiry (see [`verify_with`] for a
+/// server's further limits).
 pub fn verify(key: &AppKey, user_id: &str, user_sig: &str, now: i64) -> Result<(), SigError> {
+    verify_with(key, user_id, user_sig, now, &VerifyOptions::TENCENT).map(drop)
+}
+
+/// [`verify`], then `options`' limits on the sig's lifetime and issue time; says until
+/// when the sig is valid.
+pub fn verify_with(
+    key: &AppKey,
+    user_id: &str,
+    user_sig: &str,
+    now: i64,
+    options: &VerifyOptions,
+) -> Result<Verified, SigError> {
     let doc = decode(user_sig)?;
     if doc.ver != "2.0" {
         return Err(SigError::Malformed(format!(
@@ -282,11 +359,31 @@ pub fn verify(key: &AppKey, user_id: &str, user_sig: &str, now: i64) -> Result<(
     )
     .verify_slice(&signature)
     .map_err(|_| SigError::BadSignature)?;
+    let ahead = doc.time.saturating_sub(now);
+    if ahead > 0 && ahead.unsigned_abs() > options.clock_skew_secs {
+        return Err(SigError::IssuedInFuture {
+            issued_at: doc.time,
+            ahead,
+            skew: options.clock_skew_secs,
+        });
+    }
+    if let Some(max) = options.max_lifetime_secs
+        && doc.expire > 0
+        && doc.expire.unsigned_abs() > max
+    {
+        return Err(SigError::LifetimeTooLong {
+            expire: doc.expire,
+            max,
+        });
+    }
     let expired_at = doc.time.saturating_add(doc.expire);
     if now > expired_at {
         return Err(SigError::Expired { expired_at, now });
     }
-    Ok(())
+    Ok(Verified {
+        issued_at: doc.time,
+        expires_at: expired_at,
+    })
 }
 
 #[cfg(test)]
@@ -373,6 +470,49 @@ mod tests {
         assert!(
             !sig.contains(['+', '/', '=']),
             "uses the URL-safe variant: {sig}"
+        );
+    }
+
+    #[test]
+    fn a_server_caps_the_lifetime_and_refuses_sigs_from_the_future() {
+        let key = AppKey::generate();
+        let opts = VerifyOptions {
+            max_lifetime_secs: Some(600),
+            clock_skew_secs: 30,
+        };
+        let ok = gen_sig_at(&key, "alice", 1_000, 600);
+        assert_eq!(
+            verify_with(&key, "alice", &ok, 1_000, &opts),
+            Ok(Verified {
+                issued_at: 1_000,
+                expires_at: 1_600
+            })
+        );
+        let long = gen_sig_at(&key, "alice", 1_000, 601);
+        let err = verify_with(&key, "alice", &long, 1_000, &opts).unwrap_err();
+        assert_eq!(err.code(), 70003);
+        assert!(err.to_string().contains("600 s"), "{err}");
+        // Within the skew it is fine; beyond it, refused.
+        let early = gen_sig_at(&key, "alice", 1_030, 60);
+        assert!(verify_with(&key, "alice", &early, 1_000, &opts).is_ok());
+        let future = gen_sig_at(&key, "alice", 1_031, 60);
+        let err = verify_with(&key, "alice", &future, 1_000, &opts).unwrap_err();
+        assert_eq!(err.code(), 70003);
+        assert!(err.to_string().contains("31 s ahead"), "{err}");
+        // Tencent's own checks know neither limit.
+        assert_eq!(verify(&key, "alice", &long, 1_000), Ok(()));
+        assert_eq!(verify(&key, "alice", &future, 1_000), Ok(()));
+        // The policy is checked only on a genuine sig.
+        let forger = AppKey {
+            secret_key: "guess".into(),
+            ..key.clone()
+        };
+        let forged = gen_sig_at(&forger, "alice", 9_999_999, 10_000_000);
+        assert_eq!(
+            verify_with(&key, "alice", &forged, 1_000, &opts)
+                .unwrap_err()
+                .code(),
+            70009
         );
     }
 

@@ -391,6 +391,51 @@ fn listen_prints_one_json_event_per_line() {
     assert_eq!(found["data"]["sender"], "alice");
 }
 
+/// Issue 10.5: `listen` reports that its UserSig expired (`onUserSigExpired`); given its
+/// sig (`--usersig`) it cannot sign a new one, so it ends, saying how to get one.
+#[test]
+fn listen_reports_an_expired_usersig_and_ends_when_it_cannot_renew_it() {
+    let s = serve();
+    let mut sign = Command::new(BIN);
+    sign.args(["usersig", "--user", "bob", "--expire", "5", "--data-dir"])
+        .arg(s.server_dir.path());
+    let short = serve_support::ok(&mut sign).trim().to_string();
+    let mut child = serve_support::client(
+        &s.url,
+        "bob",
+        &short,
+        &s.client_dir("bob"),
+        &s.clients.path().join("none.toml"),
+    )
+    .args(["listen", "--json"])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let rx = serve_support::lines_of(child.stdout.take().unwrap());
+    let errors = serve_support::lines_of(child.stderr.take().unwrap());
+    let mut child = Killed(child);
+    wait_for_line(&rx, "bob online", connected);
+    let expired = wait_for_line(&rx, "the expiry", |v| v["event"] == "onUserSigExpired");
+    assert_eq!(expired["data"], Value::Null);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "listen did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    // It has exited: its stderr is closed, so this ends.
+    let said: Vec<String> = errors.iter().collect();
+    let said = said.join("\n");
+    assert!(
+        said.contains("70001") && said.contains("termim usersig --user bob"),
+        "{said}"
+    );
+}
+
 /// A data dir and config (with HOME there too) for the embedded default.
 struct Embedded {
     dir: tempfile::TempDir,

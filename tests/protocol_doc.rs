@@ -69,6 +69,9 @@ fn param_fields(op_name: &str) -> Vec<String> {
         op::LOGOUT | op::PING | op::GET_TOTAL_UNREAD_MESSAGE_COUNT | op::GET_JOINED_GROUP_LIST => {
             Vec::new()
         }
+        op::RENEW_USER_SIG => keys(RenewUserSigParams {
+            user_sig: "s".into(),
+        }),
         op::SEND_MESSAGE => keys(SendMessageParams {
             text_elem: Some(TextElem::default()),
             custom_elem: Some(CustomElem::default()),

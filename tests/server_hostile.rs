@@ -239,14 +239,27 @@ async fn user_sig_refusals() {
 
 #[tokio::test]
 async fn a_sig_from_tencents_generator_logs_in() {
-    // Tencent's example app id and key; the fixture was made by tls-sig-api-v2 (PyPI).
+    // Tencent's example app id and key; the fixture was made by tls-sig-api-v2 (PyPI). It
+    // is valid for 100 years, past the default lifetime cap (180 days): this server
+    // accepts any lifetime (`--max-sig-lifetime 0`).
     let dir = tempfile::tempdir().expect("tempdir");
-    let handle = termim::server::start(termim::server::ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        sdk_app_id: Some(1_400_000_000),
-        secret_key: Some("5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e".into()),
-    })
+    let handle = termim::server::start_with_options(
+        termim::server::ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: dir.path().to_path_buf(),
+            sdk_app_id: Some(1_400_000_000),
+            secret_key: Some(
+                "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e".into(),
+            ),
+        },
+        termim::server::ServerOptions {
+            sig_verify: termim::usersig::VerifyOptions {
+                max_lifetime_secs: None,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
     .await
     .expect("server starts");
     let sig = include_str!("fixtures/usersig_tencent_xiaojun.txt").trim();

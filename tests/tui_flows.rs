@@ -112,6 +112,11 @@ const HEIGHT: u16 = 32;
 /// Run the TUI for `tim` (which must not have a listener yet: the first one also gets
 /// everything since login) the way `termim` does, minus the terminal.
 fn start_ui(tim: Tim) -> Ui {
+    start_ui_with(tim, None)
+}
+
+/// [`start_ui`] for a termim that signs its own UserSigs with `signer`.
+fn start_ui_with(tim: Tim, signer: Option<termim::usersig::Signer>) -> Ui {
     let (frames_tx, frames) = watch::channel(String::new());
     let backend = Screen {
         inner: TestBackend::new(WIDTH, HEIGHT),
@@ -122,6 +127,7 @@ fn start_ui(tim: Tim) -> Ui {
     // UTC, like the server's clock; times on screen are not asserted anyway.
     let clock = Clock::new(system_now(), 0);
     let mut app = App::new(tim.login_user(), Keymap::default(), Theme::default(), clock);
+    app.can_sign = signer.is_some();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let _ = events_tx.send(SdkEvent::ConnectionChanged(tim.connection_state()));
     let mut listener = tim.add_listener();
@@ -138,6 +144,9 @@ fn start_ui(tim: Tim) -> Ui {
     }));
     let task = tokio::spawn(async move {
         let mut runner = SdkRunner::new(tim);
+        if let Some(signer) = signer {
+            runner = runner.with_signer(signer);
+        }
         let initial = app.start();
         let options = RunOptions {
             mouse: false,
@@ -752,4 +761,98 @@ async fn a_cold_sync_of_read_conversations_shows_no_unread() {
             .map(|c| (&c.conversation_id, c.unread_count))
             .collect::<Vec<_>>()
     );
+}
+
+/// Issue 10.5: alice's termim signs its own sigs; when hers expires it renews it without
+/// a word and the session goes on past the server's grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_sig_is_renewed_silently_when_termim_signs_its_own() {
+    let server = TestServer::start_with(termim::server::ServerOptions {
+        sig_grace: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let mut bob = synced_client(&server, "bob").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tim = login_with_short_sig(&server, "alice", dir.path()).await;
+    let key = server.key.clone();
+    let signs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&signs);
+    let signer: termim::usersig::Signer = Arc::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(termim::usersig::gen_sig(&key, "alice", 3600))
+    });
+    let mut ui = start_ui_with(tim, Some(signer));
+    ui.shows("UserSig renewed").await;
+    assert_eq!(signs.load(Ordering::SeqCst), 1);
+    // Well past the grace: still connected, and a message goes through.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bob.send_text("alice", "ping from bob").await;
+    ui.shows("ping from bob").await;
+    ui.open("bob");
+    ui.type_text("still here");
+    ui.press(KeyCode::Enter);
+    bob.message("still here").await;
+    let frame = ui.shows("still here").await;
+    assert!(status_bar(&frame).contains("● online"), "{frame}");
+    assert!(!frame.contains("UserSig expired"), "{frame}");
+    ui.quit().await;
+}
+
+/// Issue 10.5: a termim given its sig asks for a new one; a pasted one renews it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_sig_is_asked_for_and_a_pasted_one_renews_the_session() {
+    let server = TestServer::start_with(termim::server::ServerOptions {
+        sig_grace: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .await;
+    let mut bob = synced_client(&server, "bob").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tim = login_with_short_sig(&server, "alice", dir.path()).await;
+    bob.send_text("alice", "hi alice").await;
+    let mut ui = start_ui(tim);
+    let frame = ui.shows("termim usersig --user alice").await;
+    assert!(frame.contains("UserSig expired"), "{frame}");
+    // Another user's sig is refused, and the prompt says why.
+    ui.paste_sig(&server.sig("bob")).await;
+    ui.press(KeyCode::Enter);
+    ui.shows("70013").await;
+    // The field is one line: Home, then cut to the end, empties it.
+    ui.press(KeyCode::Home);
+    ui.key(KeyCode::Char('k'), KeyModifiers::CONTROL);
+    ui.shows(PLACEHOLDER).await;
+    ui.paste_sig(&server.sig("alice")).await;
+    ui.press(KeyCode::Enter);
+    ui.shows("UserSig renewed").await;
+    ui.open("bob");
+    ui.type_text("renewed by hand");
+    ui.press(KeyCode::Enter);
+    bob.message("renewed by hand").await;
+    ui.quit().await;
+}
+
+const PLACEHOLDER: &str = "paste the new UserSig here";
+
+impl Ui {
+    /// Paste into the UserSig prompt, and wait until it is in (keys right after a paste
+    /// would count as pasted text).
+    async fn paste_sig(&mut self, sig: &str) {
+        self.keys
+            .send(Event::Paste(sig.to_string()))
+            .expect("the UI takes a paste");
+        self.wait_for("the pasted sig", |f| {
+            f.contains("UserSig expired") && !f.contains(PLACEHOLDER)
+        })
+        .await;
+    }
+}
+
+/// `user` logged in with a sig valid for 2 s.
+async fn login_with_short_sig(server: &TestServer, user: &str, data_dir: &Path) -> Tim {
+    let sig = termim::usersig::gen_sig(&server.key, user, 2);
+    tokio::time::timeout(WAIT, server.try_login_with(user, data_dir, &sig))
+        .await
+        .expect("login in time")
+        .unwrap_or_else(|e| panic!("{user} logs in: {e}"))
 }

@@ -90,6 +90,8 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub sig: SigLimitArgs,
     /// Run as a data directory's embedded default (termim starts it so; see
     /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
     /// takes a free port.
@@ -98,6 +100,37 @@ pub struct ServeArgs {
     /// The user whose termim started the embedded server (the demo workspace's own user).
     #[arg(long, hide = true, value_name = "ID", requires = "embedded")]
     pub demo_user: Option<String>,
+}
+
+/// What `termim serve` asks of UserSigs beyond a valid signature and expiry.
+#[derive(Debug, Args)]
+pub struct SigLimitArgs {
+    /// Refuse UserSigs valid for longer than this (TLS.expire; 70003), seconds; 0
+    /// accepts any. Default: 180 days, Tencent's and `termim usersig`'s default.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::usersig::DEFAULT_MAX_LIFETIME_SECS)]
+    pub max_sig_lifetime: u64,
+    /// Refuse UserSigs whose TLS.time is further ahead of this server's clock (70003),
+    /// seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::usersig::DEFAULT_CLOCK_SKEW_SECS)]
+    pub sig_clock_skew: u64,
+    /// Once a session's UserSig expired, how long the client has to renew it
+    /// (renewUserSig) before it is disconnected (close 4001), seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::server::DEFAULT_SIG_GRACE.as_secs())]
+    pub sig_grace: u64,
+}
+
+impl SigLimitArgs {
+    /// The server options these flags set (the rest at their defaults).
+    pub fn server_options(&self) -> crate::server::ServerOptions {
+        crate::server::ServerOptions {
+            sig_verify: crate::usersig::VerifyOptions {
+                max_lifetime_secs: (self.max_sig_lifetime > 0).then_some(self.max_sig_lifetime),
+                clock_skew_secs: self.sig_clock_skew,
+            },
+            sig_grace: std::time::Duration::from_secs(self.sig_grace),
+            ..crate::server::ServerOptions::default()
+        }
+    }
 }
 
 /// An explicit app key; without it, the one kept in the data directory.
@@ -150,7 +183,8 @@ impl KeyArgs {
 
 #[derive(Debug, Args)]
 pub struct UsersigArgs {
-    /// Seconds the sig stays valid.
+    /// Seconds the sig stays valid (servers refuse more than their --max-sig-lifetime,
+    /// 180 days by default).
     #[arg(long, value_name = "SECONDS", default_value_t = crate::usersig::DEFAULT_EXPIRE_SECS)]
     pub expire: u64,
     #[command(flatten)]

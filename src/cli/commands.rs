@@ -352,8 +352,14 @@ fn emit<T: Serialize>(
     }
 }
 
-/// `termim listen`: print events until Ctrl-C or the connection is lost for good.
-pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
+/// `termim listen`: print events until Ctrl-C or the connection is lost for good. An
+/// expired UserSig is renewed with `signer` (termim signs its own); without one (a
+/// `--usersig` was given) listen ends, saying how to get a new sig.
+pub async fn listen(
+    tim: &Tim,
+    args: JsonArg,
+    signer: Option<crate::usersig::Signer>,
+) -> anyhow::Result<()> {
     let mut events = tim.add_listener();
     let json = args.json;
     loop {
@@ -411,6 +417,26 @@ pub async fn listen(tim: &Tim, args: JsonArg) -> anyhow::Result<()> {
             TimEvent::KickedOffline => {
                 emit(json, "onKickedOffline", (), || "kicked offline".to_string())?;
                 bail!("6208: kicked offline by a login elsewhere");
+            }
+            TimEvent::UserSigExpired => {
+                emit(json, "onUserSigExpired", (), || {
+                    "UserSig expired".to_string()
+                })?;
+                let Some(sign) = &signer else {
+                    bail!(
+                        "70001: the UserSig expired; get a new one (termim usersig --user {} \
+                         --data-dir <the server's data dir>) and run listen with it",
+                        tim.login_user()
+                    );
+                };
+                let sig = sign().map_err(|e| {
+                    anyhow::anyhow!(
+                        "70001: the UserSig expired and a new one could not be signed: {e}"
+                    )
+                })?;
+                tim.renew_user_sig(&sig).await.map_err(|e| {
+                    anyhow::anyhow!("the UserSig expired and renewing it failed: {e}")
+                })?;
             }
         }
     }

@@ -148,14 +148,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| endpoint.layout.server_dir());
             init_logging(&data_dir, "server.log");
-            crate::server::serve_until_signal(crate::server::ServerConfig {
-                listen: args
-                    .listen
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
-                data_dir,
-                sdk_app_id: args.key.sdkappid,
-                secret_key: args.key.secret()?,
-            })
+            crate::server::serve_until_signal(
+                crate::server::ServerConfig {
+                    listen: args
+                        .listen
+                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
+                    data_dir,
+                    sdk_app_id: args.key.sdkappid,
+                    secret_key: args.key.secret()?,
+                },
+                args.sig.server_options(),
+            )
             .await
         }
         Some(Command::Usersig(args)) => usersig(&conn, &cfg, args),
@@ -184,8 +187,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             with_session(&conn, demo, &cfg, |tim| Box::pin(commands::group(tim, cmd))).await
         }
         Some(Command::Listen(args)) => {
+            let signer = Endpoint::resolve(&conn, &cfg, demo)?.signer();
             with_session(&conn, demo, &cfg, |tim| {
-                Box::pin(commands::listen(tim, args))
+                Box::pin(commands::listen(tim, args, signer))
             })
             .await
         }
@@ -219,13 +223,12 @@ async fn launch_tui(endpoint: &Endpoint, cfg: &Config) -> anyhow::Result<()> {
     let clock = Clock::new(run::system_now(), run::detect_utc_offset());
     let mut app = App::new(tim.login_user(), keymap, theme, clock);
     app.clipboard.osc52 = cfg.clipboard.osc52;
-    let result = run::run(
-        app,
-        SdkRunner::new(tim.clone()),
-        events_rx,
-        run::RunOptions::default(),
-    )
-    .await;
+    let mut runner = SdkRunner::new(tim.clone());
+    if let Some(signer) = endpoint.signer() {
+        app.can_sign = true;
+        runner = runner.with_signer(signer);
+    }
+    let result = run::run(app, runner, events_rx, run::RunOptions::default()).await;
     forward.abort();
     session.close().await;
     result.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))

@@ -109,6 +109,18 @@ impl Endpoint {
         ))
     }
 
+    /// What renews an expired UserSig without asking: the same local signing as at login,
+    /// when this termim signs its own (no `--usersig`). `None` when it was given a sig.
+    pub fn signer(&self) -> Option<usersig::Signer> {
+        if self.usersig.is_some() {
+            return None;
+        }
+        let endpoint = self.clone();
+        Some(std::sync::Arc::new(move || {
+            endpoint.sign(false).map_err(|e| format!("{e:#}"))
+        }))
+    }
+
     fn sdk_config(&self, server_url: &str) -> SdkConfig {
         SdkConfig {
             server_url: server_url.to_string(),

@@ -116,4 +116,8 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// Frame over 64 KiB.
     pub const TOO_BIG: u16 = 1009;
+    /// The session's UserSig expired and was not renewed within the grace (an
+    /// application code, RFC 6455 §7.4.2: a client tells it from other closes and gets a
+    /// new sig before it reconnects).
+    pub const USER_SIG_EXPIRED: u16 = 4001;
 }

@@ -34,6 +34,8 @@ pub mod op {
         LOGOUT = "logout";
         /// no params → `PingResult`.
         PING = "ping";
+        /// `RenewUserSigParams` → `RenewUserSigResult`: the session goes on under a new sig.
+        RENEW_USER_SIG = "renewUserSig";
         /// `SendMessageParams` → `SendMessageResult`.
         SEND_MESSAGE = "sendMessage";
         /// `GetHistoryParams` → `MessageListResult`.
@@ -92,6 +94,9 @@ pub mod push {
     /// `KickedOfflinePush`: sent just before the server closes the socket (reserved;
     /// termim allows several devices per user).
     pub const KICKED_OFFLINE: &str = "kickedOffline";
+    /// `UserSigExpiredPush`: the session's UserSig expired (V2TIM `onUserSigExpired`);
+    /// renew it (`renewUserSig`) within the grace or the connection is closed (4001).
+    pub const USER_SIG_EXPIRED: &str = "userSigExpired";
 }
 
 /// A client → server request.
@@ -250,7 +255,35 @@ pub const CAPABILITIES: &[&str] = &[
     "muteTipsChangeInfo",
     // Leaving a group (kick, quit, dismiss) pushes conversationDeleted.
     "groupConversationDeleted",
+    // A session ends with its UserSig (push userSigExpired, close 4001) unless renewed
+    // with the renewUserSig op.
+    "renewUserSig",
 ];
+
+/// `renewUserSig`: a fresh UserSig for the logged-in user (checked as at login).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewUserSigParams {
+    pub user_sig: String,
+}
+
+/// `renewUserSig` result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewUserSigResult {
+    /// The new sig's last valid second (`TLS.time + TLS.expire`, unix seconds).
+    pub expires_at: i64,
+}
+
+/// Data of the `userSigExpired` push.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSigExpiredPush {
+    /// The sig's last valid second (unix seconds).
+    pub expired_at: i64,
+    /// Seconds left to renew before the server closes the connection (4001).
+    pub grace_seconds: u64,
+}
 
 /// `ping` result.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -63,6 +63,14 @@ impl TimError {
         )
     }
 
+    /// Was the UserSig refused for having expired (a new one will do)?
+    pub(crate) fn is_sig_expired(&self) -> bool {
+        matches!(
+            self.code,
+            codes::ERR_USER_SIG_EXPIRED_SVR | codes::ERR_USER_SIG_EXPIRED
+        )
+    }
+
     /// Does this refusal mean the credentials themselves are bad (no point retrying)?
     pub(crate) fn is_auth(&self) -> bool {
         (70001..=70052).contains(&self.code)

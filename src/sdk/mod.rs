@@ -59,8 +59,17 @@
 //!   conversations follows V2TIM's shape (the message listed only for a conversation with
 //!   one match) unless `messages_per_conversation` (termim) asks for more. See
 //!   `search.rs`.
-//! - A re-login refused with a UserSig/identity code (70001–70052, 6206, 7003) or a
+//! - A re-login refused with a UserSig/identity code (70002–70052, 7003) or a
 //!   `kickedOffline` push ends the session: state `LoggedOut`, every call answers 6014.
+//! - **An expired UserSig** (V2TIM `onUserSigExpired`) is `TimEvent::UserSigExpired`:
+//!   pushed by the server while connected (the session then has the server's grace to
+//!   renew), or learnt from a re-login refused with 70001 / 6206. V2TIM's answer is to log
+//!   in again with a new sig; here [`Tim::renew_user_sig`] gives the *same* instance the
+//!   new sig: connected, the server checks it (`renewUserSig`) and the session goes on,
+//!   catching up with a sync; otherwise it is kept, and a session that was waiting for a
+//!   sig logs in with it at once. Reconnects always use the newest sig given. A session
+//!   whose re-login was refused for an expired sig stays `Disconnected` (not
+//!   `LoggedOut`) until it gets one: the cache still reads.
 //! - The cache is `<data_dir>/<userID>/<SDKAppID>/cache.db`: one per (server, user), the
 //!   SDKAppID read from the UserSig. User ids that are not plain file names (they may
 //!   contain `/`, spaces, …) are percent-encoded. An older termim's
@@ -141,6 +150,9 @@ pub enum TimEvent {
     SyncFinished,
     GroupEvent(GroupEventPush),
     KickedOffline,
+    /// V2TIM `onUserSigExpired`: the UserSig is no longer valid. Give a new one with
+    /// [`Tim::renew_user_sig`] (within the server's grace, the connection goes on).
+    UserSigExpired,
 }
 
 /// `HistoryMsgGetTypeEnum`.
@@ -203,7 +215,18 @@ impl Drop for AliveGuard {
 
 pub(crate) struct Inner {
     me: String,
-    user_sig: String,
+    /// The newest UserSig given (login, then each renewal); every login uses it.
+    user_sig: Mutex<String>,
+    /// The SDKAppID the cache belongs to (read from the first sig).
+    sdk_app_id: u64,
+    /// The UserSig expired and no new one has been taken since (`UserSigExpired` was
+    /// announced once for it).
+    sig_expired: AtomicBool,
+    /// A new sig arrived: wakes a session waiting for one.
+    sig_renewed: tokio::sync::Notify,
+    /// The server took a new sig for an expired session: the connection's `drive` syncs
+    /// what was stored while nothing was pushed.
+    resync: tokio::sync::Notify,
     cache: Cache,
     transport: Arc<Transport>,
     events: EventHub,
@@ -255,6 +278,21 @@ impl Inner {
 
     fn state(&self) -> ConnectionState {
         *self.state.borrow()
+    }
+
+    /// The UserSig every login uses: the newest one given.
+    fn user_sig(&self) -> String {
+        self.user_sig
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The sig expired (a push, or a refused re-login): announce it once.
+    fn sig_expired(&self) {
+        if !self.sig_expired.swap(true, Ordering::SeqCst) {
+            self.events.emit(TimEvent::UserSigExpired);
+        }
     }
 
     fn shutdown(&self) {
@@ -472,7 +510,11 @@ impl Tim {
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             me: user_id.to_string(),
-            user_sig: user_sig.to_string(),
+            user_sig: Mutex::new(user_sig.to_string()),
+            sdk_app_id,
+            sig_expired: AtomicBool::new(false),
+            sig_renewed: tokio::sync::Notify::new(),
+            resync: tokio::sync::Notify::new(),
             cache,
             transport,
             events: EventHub::default(),
@@ -531,6 +573,58 @@ impl Tim {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
         }
         inner.set_state(ConnectionState::LoggedOut);
+        Ok(())
+    }
+
+    /// Give the session a new UserSig — what V2TIM's `login` with a new sig does after
+    /// `onUserSigExpired`, without starting another instance. Connected, the server
+    /// checks it (`renewUserSig`; refused: 70001 expired, 70003 malformed or beyond the
+    /// server's limits, 70009, 70013 another user's, 70014 another SDKAppID's) and the
+    /// session goes on; what was stored while the old sig had expired is synced. Not
+    /// connected, the sig is kept for the next login (which checks it), and a session
+    /// waiting for a new sig logs in with it now. A sig for another SDKAppID than the
+    /// cache's is refused here (70014): that is another server's data.
+    pub async fn renew_user_sig(&self, user_sig: &str) -> Result<(), TimError> {
+        let inner = &self.inner;
+        inner.check_logged_in()?;
+        let sdk_app_id = crate::usersig::sdk_app_id_of(user_sig)
+            .map_err(|e| TimError::new(e.code(), e.to_string()))?;
+        if sdk_app_id != inner.sdk_app_id {
+            return Err(TimError::new(
+                codes::ERR_USER_SIG_SDKAPPID_MISMATCH,
+                format!(
+                    "this UserSig is for SDKAppID {sdk_app_id}, not {} (the server this session uses)",
+                    inner.sdk_app_id
+                ),
+            ));
+        }
+        if inner.state() == ConnectionState::Connected {
+            let params = crate::protocol::RenewUserSigParams {
+                user_sig: user_sig.to_string(),
+            };
+            let renewed = inner
+                .transport
+                .request(
+                    crate::protocol::op::RENEW_USER_SIG,
+                    serde_json::to_value(params).unwrap_or_default(),
+                    transport::REQUEST_TIMEOUT,
+                )
+                .await;
+            match renewed {
+                Ok(_) => {}
+                // Lost on the way: the next login checks the sig instead.
+                Err(e) if e.is_network() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        *inner.user_sig.lock().unwrap_or_else(|p| p.into_inner()) = user_sig.to_string();
+        if inner.sig_expired.swap(false, Ordering::SeqCst) {
+            // Nothing was pushed while it was expired.
+            inner.resync.notify_one();
+        }
+        // A session waiting for a sig logs in with this one (the permit is kept if it is
+        // between its failed login and its wait).
+        inner.sig_renewed.notify_one();
         Ok(())
     }
 

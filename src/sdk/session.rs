@@ -39,7 +39,7 @@ pub(crate) async fn establish(inner: &Inner) -> Result<Link, TimError> {
     let link = inner.transport.connect().await?;
     let params = LoginParams {
         user_id: inner.me.clone(),
-        user_sig: inner.user_sig.clone(),
+        user_sig: inner.user_sig(),
     };
     let answer = inner
         .transport
@@ -85,12 +85,29 @@ pub(crate) async fn run(inner: Arc<Inner>, first: Option<Link>) {
             Some(link) => link,
             None => {
                 inner.set_state(ConnectionState::Connecting);
+                let sig_used = inner.user_sig();
                 let attempt = tokio::select! {
                     r = establish(&inner) => r,
                     _ = shutdown.changed() => break,
                 };
                 match attempt {
                     Ok(link) => link,
+                    Err(e) if e.is_sig_expired() => {
+                        // V2TIM's onUserSigExpired: wait for a new sig (renew_user_sig).
+                        tracing::info!(error = %e, "UserSig expired; waiting for a new one");
+                        inner.set_state(ConnectionState::Disconnected);
+                        let renewed = inner.sig_renewed.notified();
+                        tokio::pin!(renewed);
+                        renewed.as_mut().enable();
+                        if inner.user_sig() != sig_used {
+                            continue; // a new one came while this login was on its way
+                        }
+                        inner.sig_expired();
+                        tokio::select! {
+                            _ = renewed => continue,
+                            _ = shutdown.changed() => break,
+                        }
+                    }
                     Err(e) if e.is_auth() => {
                         tracing::warn!(error = %e, "re-login refused; giving up");
                         inner.logged_out.store(true, Ordering::SeqCst);
@@ -160,7 +177,18 @@ async fn drive(inner: &Arc<Inner>, mut link: Link) -> bool {
     inner.events.emit(TimEvent::SyncFinished);
 
     loop {
-        match link.pushes.recv().await {
+        let next = tokio::select! {
+            p = link.pushes.recv() => p,
+            _ = inner.resync.notified() => {
+                // A renewed sig: the server pushed nothing while it was expired.
+                if let Err(e) = catch_up(inner).await {
+                    tracing::warn!(error = %e, "catching up after a renewed UserSig failed; reconnecting");
+                    return true;
+                }
+                continue;
+            }
+        };
+        match next {
             Some(p) => {
                 let name = p.push.clone();
                 if let Err(e) = apply_push(inner, p) {
@@ -265,6 +293,12 @@ async fn sync_messages(inner: &Inner) -> Result<(), TimError> {
         cursor = page.cursor;
     }
     Ok(())
+}
+
+/// What a connection does after a gap in its pushes: sync the messages, then the list.
+async fn catch_up(inner: &Inner) -> Result<(), TimError> {
+    sync_messages(inner).await?;
+    refresh_conversations(inner).await
 }
 
 /// Fetch every server conversation (pages of `getConversationList`).
@@ -410,6 +444,10 @@ fn apply_push(inner: &Arc<Inner>, p: Push) -> Result<(), TimError> {
         push::CONVERSATION_CHANGED => apply_conversation_changed(inner, p.data),
         push::CONVERSATION_DELETED => apply_conversation_deleted(inner, p.data),
         push::GROUP_EVENT => apply_group_event(inner, p.data),
+        push::USER_SIG_EXPIRED => {
+            inner.sig_expired();
+            Ok(())
+        }
         push::KICKED_OFFLINE => {
             inner.logged_out.store(true, Ordering::SeqCst);
             inner.events.emit(TimEvent::KickedOffline);

@@ -105,6 +105,7 @@ pub fn validate(op_name: &str, params: Params<'_>) -> Result<(), OpError> {
     use protocol::*;
     match op_name {
         op::LOGIN => ops::parse::<LoginParams>(op_name, params).map(drop),
+        op::RENEW_USER_SIG => ops::parse::<RenewUserSigParams>(op_name, params).map(drop),
         op::LOGOUT | op::PING | op::GET_TOTAL_UNREAD_MESSAGE_COUNT | op::GET_JOINED_GROUP_LIST => {
             Ok(())
         }

@@ -2,6 +2,7 @@
 //!
 //! - `net`: accept loop, WebSocket settings, each connection's socket writer.
 //! - `session`: one connection's protocol state (auth deadline, login, frames → requests).
+//! - `expiry`: a session ends with its UserSig unless renewed (`renewUserSig`).
 //! - `ops`: the router and op handlers; `rules`: the messaging rules as pure functions.
 //! - `hub`: who is online, and fan-out of committed effects (encoded once, shared).
 //! - `store`: the `Store` trait and its SQLite backend (one writer, group commit).
@@ -22,6 +23,7 @@
 //! ```
 
 pub mod error;
+mod expiry;
 pub mod frame;
 mod hub;
 pub mod limits;
@@ -86,6 +88,12 @@ pub struct ServerOptions {
     pub max_in_flight: usize,
     /// At shutdown, how long connections get to finish what they started.
     pub shutdown_grace: Duration,
+    /// What a UserSig must satisfy at login and `renewUserSig` beyond its signature and
+    /// expiry: the longest lifetime and the clock skew allowed for `TLS.time`.
+    pub sig_verify: crate::usersig::VerifyOptions,
+    /// After the session's UserSig expired (push `userSigExpired`), how long the client
+    /// has to renew it before the connection is closed (4001).
+    pub sig_grace: Duration,
 }
 
 impl Default for ServerOptions {
@@ -102,9 +110,15 @@ impl Default for ServerOptions {
             outbound_queue: 4096,
             max_in_flight: 256,
             shutdown_grace: Duration::from_secs(5),
+            sig_verify: crate::usersig::VerifyOptions::default(),
+            sig_grace: DEFAULT_SIG_GRACE,
         }
     }
 }
+
+/// Time to renew an expired UserSig: enough for an app to fetch a new one from its
+/// backend (or a person to paste one) without the session going stale for long.
+pub const DEFAULT_SIG_GRACE: Duration = Duration::from_secs(60);
 
 /// Per connection: 500 requests a second, bursts of 1000. A flood is cut to a small share
 /// of what the server can do (tens of thousands a second), while a scripted bulk send or a
@@ -250,8 +264,11 @@ pub async fn start_with_options(
 /// `termim serve`: run until Ctrl-C or SIGTERM, then shut down cleanly (nothing
 /// acknowledged is lost: acks are sent only after the commit, and queued writes are
 /// committed before the database closes).
-pub async fn serve_until_signal(config: ServerConfig) -> anyhow::Result<()> {
-    let handle = start(config).await?;
+pub async fn serve_until_signal(
+    config: ServerConfig,
+    options: ServerOptions,
+) -> anyhow::Result<()> {
+    let handle = start_with_options(config, options).await?;
     eprintln!(
         "termim server listening on {} (SDKAppID {})",
         handle.url(),

@@ -17,12 +17,12 @@ use crate::protocol::codes::{self, close};
 use crate::protocol::{LoginParams, LoginResult, op};
 use crate::server::Shared;
 use crate::server::error::OpError;
+use crate::server::expiry::{self, SigExpiry};
 use crate::server::frame::{self, Params};
 use crate::server::hub::{Conn, Outbound, Signals};
 use crate::server::limits::TokenBucket;
 use crate::server::ops::{self, Ctx, Handled};
 use crate::server::store::{Data, WriteCmd, WriteRequest};
-use crate::usersig;
 
 type WsStream = SplitStream<WebSocketStream<TcpStream>>;
 
@@ -85,6 +85,8 @@ pub struct Session {
     conn: Arc<Conn>,
     signals: Arc<Signals>,
     user: Option<String>,
+    /// The logged-in user's UserSig: until when it holds (see `expiry`).
+    sig: Option<SigExpiry>,
     /// The connection's request rate.
     bucket: Option<TokenBucket>,
     /// Requests refused for the rate since the last one that was let through.
@@ -106,6 +108,7 @@ impl Session {
             conn,
             signals,
             user: None,
+            sig: None,
             bucket,
             refused_in_a_row: 0,
             writes_in_flight: Arc::new(Semaphore::new(max_in_flight)),
@@ -154,10 +157,12 @@ impl Session {
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = tokio::time::Instant::now();
+        let mut sig_timer = expiry::Timer::default();
         let closing: Option<(u16, String)> = loop {
             if *shutdown.borrow() {
                 break going_away();
             }
+            sig_timer.arm(self.sig.as_ref().map(SigExpiry::deadline));
             tokio::select! {
                 biased;
                 changed = shutdown.changed() => {
@@ -181,6 +186,13 @@ impl Session {
                         );
                     } else {
                         self.conn.ping();
+                    }
+                }
+                _ = sig_timer.fired() => {
+                    if let (Some(user), Some(sig)) = (&self.user, &mut self.sig)
+                        && let Some(close) = expiry::on_deadline(&self.shared, &self.conn, user, sig)
+                    {
+                        break Some(close);
                     }
                 }
                 _ = tokio::time::sleep_until(deadline), if self.user.is_none() => {
@@ -313,6 +325,21 @@ impl Session {
             self.answer(req_id, Ok(Data::null())).await;
             return Flow::Close(close::NORMAL, "logged out".to_string());
         }
+        if request.op == op::RENEW_USER_SIG {
+            let result = expiry::renew(
+                &self.shared,
+                &self.conn,
+                &user,
+                &mut self.sig,
+                request.params,
+            );
+            self.answer(req_id, result).await;
+            return Flow::Continue;
+        }
+        if let Some(error) = self.sig.as_ref().and_then(|s| s.refusal(&request.op)) {
+            self.answer(req_id, Err(error)).await;
+            return Flow::Continue;
+        }
         let ctx = Ctx {
             shared: self.shared.clone(),
             user,
@@ -347,8 +374,7 @@ impl Session {
             ));
         }
         let now = ops::now();
-        usersig::verify(&self.shared.app_key, &p.user_id, &p.user_sig, now)
-            .map_err(|e| OpError::new(e.code(), e.to_string()))?;
+        let expires_at = expiry::verify(&self.shared, &p.user_id, &p.user_sig, now)?;
         let (reply, answer) = oneshot::channel();
         self.shared
             .store
@@ -377,6 +403,7 @@ impl Session {
             }
         };
         self.user = Some(p.user_id.clone());
+        self.sig = Some(SigExpiry::new(expires_at));
         Ok(Data::json(&LoginResult {
             user_id: p.user_id,
             server_time: now,

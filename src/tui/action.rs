@@ -29,11 +29,13 @@ pub enum Context {
     Details,
     /// The message search overlay.
     Search,
+    /// The prompt for a new UserSig (the old one expired).
+    UserSig,
     Help,
 }
 
 impl Context {
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::List,
         Context::Messages,
@@ -45,6 +47,7 @@ impl Context {
         Context::ConversationData,
         Context::Details,
         Context::Search,
+        Context::UserSig,
         Context::Help,
     ];
 
@@ -61,6 +64,7 @@ impl Context {
             Context::ConversationData => "conversation_data",
             Context::Details => "details",
             Context::Search => "search",
+            Context::UserSig => "user_sig",
             Context::Help => "help",
         }
     }
@@ -83,6 +87,7 @@ impl Context {
             Context::ConversationData => "Conversation custom data",
             Context::Details => "Details",
             Context::Search => "Message search",
+            Context::UserSig => "New UserSig",
             Context::Help => "Help",
         }
     }
@@ -101,6 +106,7 @@ impl Context {
                 | Context::SendOptions
                 | Context::ConversationData
                 | Context::Search
+                | Context::UserSig
         )
     }
 }
@@ -170,6 +176,8 @@ pub enum Action {
     CopyId,
     /// Search messages in the local cache (this conversation or all).
     Search,
+    /// Enter a new UserSig after the old one expired.
+    RenewSig,
 
     // Runtime inputs; not bindable.
     /// The clock advanced (Unix seconds).
@@ -208,7 +216,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help lists them.
-    pub const BINDABLE: [Action; 42] = [
+    pub const BINDABLE: [Action; 43] = [
         Action::Send,
         Action::Newline,
         Action::Open,
@@ -245,6 +253,7 @@ impl Action {
         Action::ConversationData,
         Action::ExternalEditor,
         Action::Search,
+        Action::RenewSig,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Help,
@@ -298,6 +307,7 @@ impl Action {
             Action::Copy => "copy",
             Action::CopyId => "copy_id",
             Action::Search => "search",
+            Action::RenewSig => "renew_sig",
             Action::Tick(_) => "tick",
             Action::Resize(..) => "resize",
             Action::Paste(_) => "paste",
@@ -365,6 +375,7 @@ impl Action {
                 ConversationData,
                 Details,
                 Search,
+                UserSig,
                 Help,
             ],
             Action::TogglePin => &[List],
@@ -372,7 +383,7 @@ impl Action {
             Action::Resend => &[Messages],
             Action::Send => &[Composer, CustomMessage],
             Action::Newline => &[Composer],
-            Action::Confirm => &[Picker, SendOptions, ConversationData],
+            Action::Confirm => &[Picker, SendOptions, ConversationData, UserSig],
             Action::Toggle => &[List, Picker, SendOptions, Search],
             Action::SelectAll => &[Picker],
             Action::NextField | Action::PrevField | Action::ValidateJson => &[CustomMessage],
@@ -388,6 +399,7 @@ impl Action {
             Action::Copy => &[Messages, Details],
             Action::CopyId => &[Details],
             Action::Search => &[Global, List, Messages, Composer],
+            Action::RenewSig => &[Global],
             Action::Edit(_) => &[Composer],
             _ => &[],
         }
@@ -421,7 +433,7 @@ impl Action {
             (Action::PageUp | Action::PageDown, _) => "page",
             (Action::Open, C::Search) => "go to",
             (Action::Open, _) => "open",
-            (Action::Back, C::Filter | C::Picker | C::SendOptions) => "cancel",
+            (Action::Back, C::Filter | C::Picker | C::SendOptions | C::UserSig) => "cancel",
             (
                 Action::Back,
                 C::Help | C::Details | C::CustomMessage | C::ConversationData | C::Search,
@@ -434,6 +446,7 @@ impl Action {
             (Action::Send, _) => "send",
             (Action::Newline, _) => "newline",
             (Action::Confirm, C::Picker) => "done",
+            (Action::Confirm, C::UserSig) => "renew",
             (Action::Confirm, _) => "apply",
             (Action::Toggle, C::List) => "mark",
             (Action::Toggle, C::Picker) => "select",
@@ -457,6 +470,7 @@ impl Action {
             (Action::Copy, _) => "copy",
             (Action::CopyId, _) => "copy ID",
             (Action::Search, _) => "search",
+            (Action::RenewSig, _) => "new UserSig",
             (Action::Edit(op), _) => op.name(),
             _ => "",
         }
@@ -528,6 +542,7 @@ impl Action {
             (Action::Back, C::ConversationData) => "Close the editor",
             (Action::Back, C::Details) => "Close the details",
             (Action::Back, C::Search) => "Close the search",
+            (Action::Back, C::UserSig) => "Close the prompt; the session ends without a sig",
             (Action::Back, _) => "Stop targeting if armed, else leave the composer",
             (Action::TogglePin, _) => "Pin or unpin the selected conversation",
             (Action::Compose, _) => "Write in the open conversation",
@@ -537,6 +552,7 @@ impl Action {
             (Action::Newline, _) => "Insert a line break",
             (Action::Confirm, C::Picker) => "Arm the selected members (none: to everyone)",
             (Action::Confirm, C::SendOptions) => "Use these options for this conversation",
+            (Action::Confirm, C::UserSig) => "Renew the session with the pasted UserSig",
             (Action::Confirm, _) => "Set the custom data on every listed conversation",
             (Action::Toggle, C::List) => "Mark or unmark the conversation (for custom data)",
             (Action::Toggle, C::Picker) => "Select or unselect the member",
@@ -563,6 +579,7 @@ impl Action {
             (Action::Copy, _) => "Copy the selected message's text to the clipboard",
             (Action::CopyId, _) => "Copy the message's msgID to the clipboard",
             (Action::Search, _) => "Search messages (this chat or all chats)",
+            (Action::RenewSig, _) => "Enter a new UserSig (after the old one expired)",
             (Action::Edit(op), _) => op.description(),
             _ => "",
         }
@@ -575,6 +592,8 @@ impl Action {
             Action::Send | Action::Open | Action::Confirm => 0,
             Action::Newline | Action::Back | Action::NextField => 1,
             Action::Help | Action::PrevValue | Action::NextValue | Action::ValidateJson => 2,
+            // Only offered while the sig has expired: then it matters most.
+            Action::RenewSig => 2,
             Action::SelectNext | Action::SelectPrev | Action::Toggle | Action::SelectAll => 3,
             Action::Compose | Action::Resend | Action::Reset | Action::ConversationData => 4,
             Action::Copy | Action::CopyId => 4,
@@ -752,6 +771,7 @@ mod tests {
                 Context::ConversationData => &["custom data"],
                 Context::Details => &["details"],
                 Context::Search => &["result", "chat"],
+                Context::UserSig => &["usersig"],
                 Context::Help => &["help"],
                 Context::Global | Context::CustomMessage => &[],
             }

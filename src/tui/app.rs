@@ -78,6 +78,8 @@ pub enum Overlay {
     },
     /// Search messages in the local cache; Enter goes to the message.
     Search(Box<super::overlay::SearchOverlay>),
+    /// The UserSig expired and termim cannot sign one: paste a new one.
+    UserSig(Box<super::overlay::user_sig::SigPrompt>),
 }
 
 impl Overlay {
@@ -92,6 +94,7 @@ impl Overlay {
                 Context::Details
             }
             Overlay::Search(_) => Context::Search,
+            Overlay::UserSig(_) => Context::UserSig,
         }
     }
 }
@@ -185,6 +188,11 @@ pub struct App {
     pub connection: ConnectionStatus,
     /// Between login and the SDK's first `SyncFinished`.
     pub syncing: bool,
+    /// This termim signs its own UserSigs (no `--usersig` given): an expired one is
+    /// renewed without asking.
+    pub can_sign: bool,
+    /// The UserSig expired and no new one has been taken yet.
+    pub sig_expired: bool,
     /// The terminal window has focus (messages arriving then are read at once).
     pub terminal_focused: bool,
 
@@ -258,6 +266,8 @@ impl App {
             size: (80, 24),
             connection: ConnectionStatus::Connecting,
             syncing: true,
+            can_sign: false,
+            sig_expired: false,
             terminal_focused: true,
             conversations: Vec::new(),
             conversations_loaded: false,
@@ -459,6 +469,7 @@ impl App {
                     .is_some_and(|m| m.is_self && m.status == MessageStatus::SendFail)
             }),
             A::NextConversation | A::PrevConversation => self.conversations.len() > 1,
+            A::RenewSig => self.sig_expired,
             A::Copy => self
                 .open_window()
                 .is_some_and(|w| w.view.selected.is_some_and(|i| i < w.messages.len())),
@@ -1063,6 +1074,7 @@ impl App {
                 self.notify_error("Signed out: this account logged in elsewhere");
                 Vec::new()
             }
+            SdkEvent::UserSigExpired => super::overlay::user_sig::on_expired(self),
         }
     }
 
@@ -1352,6 +1364,10 @@ impl App {
             EffectResult::Resumed { error } => super::editor::resumed(self, error),
             EffectResult::SearchResults { generation, result } => {
                 super::overlay::search::on_results(self, generation, result);
+                Vec::new()
+            }
+            EffectResult::UserSigRenewed { error } => {
+                super::overlay::user_sig::on_renewed(self, error);
                 Vec::new()
             }
             EffectResult::Failed { what, error } => {

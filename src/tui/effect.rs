@@ -187,6 +187,9 @@ pub enum Effect {
         generation: u64,
         param: crate::sdk::MessageSearchParam,
     },
+    /// `renew_user_sig` → [`EffectResult::UserSigRenewed`]: with the sig given, or
+    /// (`None`) one the runner signs itself (this termim holds the server's key).
+    RenewUserSig { user_sig: Option<String> },
     /// The UI is closing: finish outstanding drafts, then stop.
     Quit,
 }
@@ -277,6 +280,10 @@ pub enum EffectResult {
     SearchResults {
         generation: u64,
         result: Result<crate::sdk::MessageSearchResult, SdkError>,
+    },
+    /// The answer to [`Effect::RenewUserSig`]; `error` says why the sig was not taken.
+    UserSigRenewed {
+        error: Option<SdkError>,
     },
     /// Any other call failed; `what` says which, in words ("pin the conversation").
     Failed {

@@ -33,6 +33,8 @@ pub struct SdkRunner {
     must_finish: JoinSet<()>,
     /// The generation of the newest search asked for (older ones waiting are skipped).
     search_latest: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Signs a new UserSig when the old one expired (`None`: a person has to give one).
+    signer: Option<crate::usersig::Signer>,
 }
 
 /// How long a search waits for the next keystroke before it runs.
@@ -45,7 +47,14 @@ impl SdkRunner {
             send_queues: HashMap::new(),
             must_finish: JoinSet::new(),
             search_latest: Default::default(),
+            signer: None,
         }
+    }
+
+    /// Renew expired UserSigs with sigs from `signer` (see `App::can_sign`).
+    pub fn with_signer(mut self, signer: crate::usersig::Signer) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     fn enqueue_send(&mut self, conversation_id: String, job: SendJob, results: &ResultSender) {
@@ -382,6 +391,25 @@ impl EffectRunner for SdkRunner {
                     }
                     let result = tim.search_local_messages(param).await;
                     let _ = tx.send(EffectResult::SearchResults { generation, result });
+                });
+            }
+            Effect::RenewUserSig { user_sig } => {
+                let signer = self.signer.clone();
+                tokio::spawn(async move {
+                    let sig = match (user_sig, signer) {
+                        (Some(sig), _) => Ok(sig),
+                        (None, Some(sign)) => sign()
+                            .map_err(|why| TimError::new(codes::ERR_USER_SIG_EXPIRED_SVR, why)),
+                        (None, None) => Err(TimError::new(
+                            codes::ERR_USER_SIG_EXPIRED_SVR,
+                            "termim cannot sign a UserSig here (it was given one)",
+                        )),
+                    };
+                    let error = match sig {
+                        Ok(sig) => tim.renew_user_sig(&sig).await.err(),
+                        Err(e) => Some(e),
+                    };
+                    let _ = tx.send(EffectResult::UserSigRenewed { error });
                 });
             }
             // The loop performs these itself (the terminal and its clipboard are its own).

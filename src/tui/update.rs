@@ -107,6 +107,7 @@ fn overlay_context(ctx: Context) -> bool {
             | Context::ConversationData
             | Context::Details
             | Context::Search
+            | Context::UserSig
     )
 }
 
@@ -409,6 +410,12 @@ fn dispatch(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Search => overlay::search::open(app),
+        Action::RenewSig => {
+            if app.sig_expired {
+                overlay::user_sig::open(app, None);
+            }
+            Vec::new()
+        }
         Action::ConversationData => {
             let ids = overlay::conv_data::targets_from_list(app);
             overlay::conv_data::open(app, ids);

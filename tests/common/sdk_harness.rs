@@ -11,7 +11,7 @@ use termim::sdk::{
     ConnectionState, Conversation, HistoryGetType, HistoryOptions, SdkConfig, SendParams, Tim,
     TimError, TimEvent,
 };
-use termim::server::{self, ServerConfig, ServerHandle};
+use termim::server::{self, ServerConfig, ServerHandle, ServerOptions};
 use termim::usersig::{self, AppKey};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -31,17 +31,26 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub key: AppKey,
     dir: tempfile::TempDir,
+    options: ServerOptions,
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(ServerOptions::default()).await
+    }
+
+    /// With non-default tunables (kept across [`Self::restart`]).
+    pub async fn start_with(options: ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let handle = server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            data_dir: dir.path().to_path_buf(),
-            sdk_app_id: None,
-            secret_key: None,
-        })
+        let handle = server::start_with_options(
+            ServerConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                data_dir: dir.path().to_path_buf(),
+                sdk_app_id: None,
+                secret_key: None,
+            },
+            options.clone(),
+        )
         .await
         .expect("server starts");
         TestServer {
@@ -49,6 +58,7 @@ impl TestServer {
             key: handle.app_key().clone(),
             handle: Some(handle),
             dir,
+            options,
         }
     }
 
@@ -77,12 +87,15 @@ impl TestServer {
         let mut last_err = None;
         // The port was just released; binding it again normally works at once.
         for _ in 0..50 {
-            match server::start(ServerConfig {
-                listen: self.addr,
-                data_dir: self.dir.path().to_path_buf(),
-                sdk_app_id: None,
-                secret_key: None,
-            })
+            match server::start_with_options(
+                ServerConfig {
+                    listen: self.addr,
+                    data_dir: self.dir.path().to_path_buf(),
+                    sdk_app_id: None,
+                    secret_key: None,
+                },
+                self.options.clone(),
+            )
             .await
             {
                 Ok(h) => {
@@ -118,8 +131,19 @@ impl TestServer {
         data_dir: &Path,
         owned: Option<tempfile::TempDir>,
     ) -> Client {
+        self.client_in_with(user, data_dir, owned, &self.sig(user))
+            .await
+    }
+
+    async fn client_in_with(
+        &self,
+        user: &str,
+        data_dir: &Path,
+        owned: Option<tempfile::TempDir>,
+        sig: &str,
+    ) -> Client {
         let tim = self
-            .try_login(user, data_dir)
+            .try_login_with(user, data_dir, sig)
             .await
             .unwrap_or_else(|e| panic!("{user} logs in: {e}"));
         let events = tim.add_listener();
@@ -133,11 +157,28 @@ impl TestServer {
     }
 
     pub async fn try_login(&self, user: &str, data_dir: &Path) -> Result<Tim, TimError> {
+        self.try_login_with(user, data_dir, &self.sig(user)).await
+    }
+
+    /// Log in with a given UserSig.
+    pub async fn try_login_with(
+        &self,
+        user: &str,
+        data_dir: &Path,
+        sig: &str,
+    ) -> Result<Tim, TimError> {
         let config = SdkConfig {
             server_url: self.url(),
             data_dir: data_dir.to_path_buf(),
         };
-        Tim::login(config, user, &self.sig(user)).await
+        Tim::login(config, user, sig).await
+    }
+
+    /// Log `user` in with `sig` and a fresh data dir.
+    pub async fn client_with_sig(&self, user: &str, sig: &str) -> Client {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        self.client_in_with(user, &path, Some(dir), sig).await
     }
 
     /// Does any file under the server's data dir contain `needle`?

@@ -14,6 +14,7 @@ pub mod details;
 pub mod picker;
 pub mod search;
 pub mod send_options;
+pub mod user_sig;
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -110,6 +111,13 @@ pub(crate) fn handle(app: &mut App, action: Action) -> Vec<Effect> {
             }
             effects
         }
+        Overlay::UserSig(mut p) => {
+            let (keep, effects) = user_sig::handle(app, &mut p, action);
+            if keep {
+                app.overlay = Some(Overlay::UserSig(p));
+            }
+            effects
+        }
         help @ Overlay::Help { .. } => {
             app.overlay = Some(help);
             Vec::new()
@@ -159,6 +167,7 @@ pub(crate) fn available(app: &App, o: &Overlay, action: &Action) -> bool {
         },
         Overlay::ConversationDetails { .. } => !matches!(action, A::Copy | A::CopyId),
         Overlay::Search(o) => search::available(app, o, action),
+        Overlay::UserSig(p) => !(p.renewing && matches!(action, A::Confirm)),
         Overlay::CustomMessage(_) => true,
     }
 }
@@ -181,6 +190,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, overlay: &Overlay) {
             scroll,
         } => details::render_conversation(app, frame, area, conversation_id, *scroll),
         Overlay::Search(o) => search::render(app, frame, area, o),
+        Overlay::UserSig(p) => user_sig::render(app, frame, area, p),
     }
 }
 

@@ -27,6 +27,9 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             bar.add_modifier(ratatui::style::Modifier::BOLD),
         ),
     ];
+    if app.sig_expired {
+        left.push(Span::styled("  UserSig expired", bar.patch(theme.error)));
+    }
     if app.total_unread > 0 {
         left.push(Span::styled(
             format!("  {} unread", app.total_unread),

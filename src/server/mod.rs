@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod domain;
 pub mod error;
 mod expiry;
 pub mod frame;

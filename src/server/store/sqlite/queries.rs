@@ -12,7 +12,7 @@ use crate::model::{
     Conversation, ConversationId, ConversationTarget, GroupInfo, GroupMemberFullInfo, GroupType,
     Message, conversation_type, limits,
 };
-use crate::protocol::{GetHistoryParams, codes, get_type};
+use crate::protocol::{GetHistoryParams, get_type};
 use crate::server::error::OpError;
 use crate::server::rules;
 use crate::server::store::Data;
@@ -23,45 +23,7 @@ use super::schema::c2c_key;
 const VISIBLE_TO_3: &str = "(targeted = 0 OR sender = ?3 OR EXISTS \
      (SELECT 1 FROM message_targets t WHERE t.user_id = ?3 AND t.pos = messages.pos))";
 
-/// One row of a user's conversation state, with what is needed to judge visibility.
-#[derive(Debug, Clone)]
-pub struct ConvRow {
-    pub conv: String,
-    pub conv_id: i64,
-    pub group_id: Option<String>,
-    pub pinned: bool,
-    pub custom_data: String,
-    pub read_seq: u64,
-    pub read_time: i64,
-    pub cleared_seq: u64,
-    pub deleted: bool,
-    pub activated: u64,
-    pub group_type: Option<GroupType>,
-    pub group_name: Option<String>,
-    pub join_seq: Option<u64>,
-    /// Counted messages this user sent after its unread floor.
-    pub own_unread: u64,
-}
-
-impl ConvRow {
-    /// The first seq this user may see.
-    pub fn lower(&self) -> u64 {
-        let after_clear = self.cleared_seq + 1;
-        match (self.group_type, self.join_seq) {
-            (Some(t), Some(j)) => after_clear.max(rules::visible_from(t, j)),
-            _ => after_clear,
-        }
-    }
-
-    /// Messages up to this seq are not unread.
-    pub fn unread_floor(&self) -> u64 {
-        self.read_seq.max(self.lower() - 1)
-    }
-
-    fn stores_nothing(&self) -> bool {
-        self.group_type.is_some_and(|t| !t.stores_messages())
-    }
-}
+pub use crate::server::domain::ConvRow;
 
 const CONV_ROW_SELECT: &str = "SELECT uc.conv, uc.conv_id, uc.peer, uc.group_id, uc.pinned, \
      uc.custom_data, uc.read_seq, uc.read_time, uc.cleared_seq, uc.deleted, uc.activated, \
@@ -141,14 +103,6 @@ pub fn conv_id_by_key(db: &Connection, key: &str) -> rusqlite::Result<Option<i64
     db.prepare_cached("SELECT conv_id FROM convs WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
         .optional()
-}
-
-/// The newest seq of a conversation (0 when empty).
-pub fn last_seq(db: &Connection, conv_id: i64) -> rusqlite::Result<u64> {
-    let seq: Option<i64> = db
-        .prepare_cached("SELECT MAX(seq) FROM messages WHERE conv_id = ?1")?
-        .query_row([conv_id], |r| r.get(0))?;
-    Ok(seq.unwrap_or(0) as u64)
 }
 
 /// The newest seq of a conversation and its timestamp ((0, 0) when empty).
@@ -515,12 +469,7 @@ fn history_scope(
     }
 }
 
-pub fn invalid_conversation(conversation_id: &str) -> OpError {
-    OpError::new(
-        codes::ERR_INVALID_CONVERSATION,
-        format!("conversationID {conversation_id:?} is neither c2c_<userID> nor group_<groupID>"),
-    )
-}
+pub use crate::server::domain::invalid_conversation;
 
 /// The seq of a message named by its msgID inside a conversation.
 fn seq_of_msg_id(db: &Connection, conv_id: i64, msg_id: &str) -> Result<u64, OpError> {

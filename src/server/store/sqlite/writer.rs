@@ -16,11 +16,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
 
 use crate::model::{
-    ConversationId, ConversationOperationResult, ConversationTarget, Elem,
-    GroupMemberOperationResult, GroupMemberSpec, GroupTipsElem, GroupType, Message, MessageStatus,
-    limits, member_op_result, role, tips_type,
+    ConversationId, ConversationTarget, Elem, GroupMemberOperationResult, GroupMemberSpec,
+    GroupTipsElem, GroupType, Message, MessageStatus, limits, member_op_result, role, tips_type,
 };
 use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
+use crate::server::domain::{self, ConvRow, Head, Resolved, conversations};
 use crate::server::error::OpError;
 use crate::server::frame;
 use crate::server::limits::{Rate, TokenBucket};
@@ -43,8 +43,6 @@ pub(super) enum WriterMsg {
 
 /// Most commands applied in one transaction.
 const MAX_BATCH: usize = 1024;
-/// Conversations of one user that may carry custom data (reference §3.11).
-const CUSTOM_DATA_CONVERSATIONS_MAX: usize = 1000;
 
 struct C2cState {
     id: i64,
@@ -141,15 +139,6 @@ impl GroupState {
         }
         Ok(())
     }
-}
-
-/// A conversation named by a user, resolved for a conversation op.
-struct Resolved {
-    conv: String,
-    conv_id: i64,
-    peer: Option<String>,
-    group_id: Option<String>,
-    last_seq: u64,
 }
 
 /// Why a command did not apply.
@@ -749,7 +738,8 @@ impl Writer {
                 clean_timestamp,
                 clean_sequence,
                 now,
-            } => self.clean_unread(
+            } => conversations::clean_unread(
+                self,
                 user,
                 *conn,
                 conversation_id,
@@ -763,18 +753,20 @@ impl Writer {
                 conn,
                 conversation_id,
                 pinned,
-            } => self.pin(user, *conn, conversation_id, *pinned, fx),
+            } => conversations::pin(self, user, *conn, conversation_id, *pinned, fx),
             WriteCmd::DeleteConversation {
                 user,
                 conn,
                 conversation_id,
-            } => self.delete_conversation(user, *conn, conversation_id, fx),
+            } => conversations::delete(self, user, *conn, conversation_id, fx),
             WriteCmd::SetCustomData {
                 user,
                 conn,
                 conversation_ids,
                 custom_data,
-            } => self.set_custom_data(user, *conn, conversation_ids, custom_data, fx),
+            } => {
+                conversations::set_custom_data(self, user, *conn, conversation_ids, custom_data, fx)
+            }
             WriteCmd::CreateGroup {
                 user,
                 conn,
@@ -1179,315 +1171,6 @@ impl Writer {
             cursor: produced.pos,
             unread_counted: false,
         }
-    }
-
-    // ------------------------------------------------------------ conversations
-
-    /// Resolve a conversation id for `user`: 6004 when it is malformed or names nobody,
-    /// 10010 / 10007 for a missing group or one the user is not in.
-    fn resolve(&mut self, user: &str, conversation_id: &str) -> Result<Resolved, OpError> {
-        match ConversationId::parse(conversation_id) {
-            Some(ConversationTarget::C2c(peer)) => {
-                if !crate::model::is_valid_user_id(&peer) || !self.user_exists(&peer)? {
-                    return Err(OpError::new(
-                        codes::ERR_INVALID_CONVERSATION,
-                        format!("no such conversation: user {peer:?} has no account"),
-                    ));
-                }
-                let conv = self.c2c_conv(user, &peer)?;
-                Ok(Resolved {
-                    conv: conversation_id.to_string(),
-                    conv_id: conv.id,
-                    peer: Some(peer),
-                    group_id: None,
-                    last_seq: conv.last_seq,
-                })
-            }
-            Some(ConversationTarget::Group(group_id)) => {
-                let g = live_group(&mut self.groups, &self.db, &group_id)?;
-                g.member(user)?;
-                Ok(Resolved {
-                    conv: conversation_id.to_string(),
-                    conv_id: g.conv_id,
-                    peer: None,
-                    last_seq: g.last_seq,
-                    group_id: Some(group_id),
-                })
-            }
-            None => Err(queries::invalid_conversation(conversation_id)),
-        }
-    }
-
-    fn ensure_row(&self, user: &str, r: &Resolved) -> Result<(), OpError> {
-        self.db
-            .prepare_cached(
-                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, group_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![user, r.conv, r.conv_id, r.peer, r.group_id])?;
-        Ok(())
-    }
-
-    /// `conversationChanged` for `user`'s other connections, with the current objects.
-    fn changed_effect(
-        &self,
-        user: &str,
-        conn: ConnId,
-        convs: &[String],
-    ) -> Result<Option<Effect>, OpError> {
-        let mut list = Vec::new();
-        for c in convs {
-            if let Some(row) = queries::conv_row(&self.db, user, c)?
-                && let Some(conv) = queries::build_conversation(&self.db, user, &row)?
-            {
-                list.push(conv);
-            }
-        }
-        Ok((!list.is_empty()).then(|| Effect::ConversationChanged {
-            user: user.to_string(),
-            except: Some(conn),
-            conversations: list,
-        }))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn clean_unread(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        conversation_id: &str,
-        clean_timestamp: i64,
-        clean_sequence: u64,
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        // (conversation, conv_id, read up to seq, read time)
-        let mut marks: Vec<(String, i64, u64, i64)> = Vec::new();
-        let bulk = match conversation_id {
-            "" => Some(None),
-            "c2c" => Some(Some(false)),
-            "group" => Some(Some(true)),
-            _ => None,
-        };
-        if let Some(kind) = bulk {
-            for row in queries::conv_rows(&self.db, user)? {
-                if kind.is_some_and(|group| group != row.group_id.is_some()) {
-                    continue;
-                }
-                let (last, time) = queries::last_seq_time(&self.db, row.conv_id)?;
-                if last > row.read_seq {
-                    let time = if row.group_id.is_some() { now } else { time };
-                    marks.push((row.conv.clone(), row.conv_id, last, time));
-                }
-            }
-        } else {
-            let r = self.resolve(user, conversation_id)?;
-            if queries::conv_row(&self.db, user, &r.conv)?.is_none() {
-                return Ok(Data::null()); // nothing was ever received here
-            }
-            let (seq, time) = if r.group_id.is_some() {
-                let seq = if clean_sequence == 0 {
-                    r.last_seq
-                } else {
-                    clean_sequence.min(r.last_seq)
-                };
-                (seq, now)
-            } else if clean_timestamp <= 0 {
-                // Everything: up to the newest message; the mark's time is that message's.
-                queries::last_seq_time(&self.db, r.conv_id)?
-            } else {
-                // Timestamps never go down as seqs go up: the newest message stamped at or
-                // before it is the mark, and every message stamped ≤ it is read.
-                let mark: Option<(i64, i64)> = self
-                    .db
-                    .prepare_cached(
-                        "SELECT seq, time FROM messages WHERE conv_id = ?1 AND time <= ?2 \
-                         ORDER BY seq DESC LIMIT 1",
-                    )?
-                    .query_row(params![r.conv_id, clean_timestamp], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })
-                    .optional()?;
-                mark.map_or((0, 0), |(seq, time)| (seq as u64, time))
-            };
-            marks.push((r.conv, r.conv_id, seq, time));
-        }
-        let mut changed = Vec::new();
-        for (conv, conv_id, seq, time) in marks {
-            if self.move_read_mark(user, &conv, conv_id, seq, time)? {
-                changed.push(conv);
-            }
-        }
-        if let Some(e) = self.changed_effect(user, conn, &changed)? {
-            fx.push(e);
-        }
-        Ok(Data::null())
-    }
-
-    /// Move `user`'s read mark in `conv` forward to `seq` / `time` (never back), keeping its
-    /// own-unread counter: the user's counted messages between the old and the new mark
-    /// leave it (nothing is counted when the mark reaches the end). `false` when the row
-    /// does not exist.
-    fn move_read_mark(
-        &self,
-        user: &str,
-        conv: &str,
-        conv_id: i64,
-        seq: u64,
-        time: i64,
-    ) -> Result<bool, OpError> {
-        let Some(row) = queries::conv_row(&self.db, user, conv)? else {
-            return Ok(false);
-        };
-        let floor = row.unread_floor();
-        let mut own = row.own_unread;
-        if seq > floor && own > 0 {
-            own = if seq >= queries::last_seq(&self.db, conv_id)? {
-                0
-            } else {
-                let left: i64 = self
-                    .db
-                    .prepare_cached(
-                        "SELECT COUNT(*) FROM messages WHERE conv_id = ?1 AND seq > ?2 AND seq <= ?3 \
-                         AND sender = ?4 AND counted = 1",
-                    )?
-                    .query_row(params![conv_id, floor as i64, seq as i64, user], |r| r.get(0))?;
-                own.saturating_sub(left as u64)
-            };
-        }
-        let n = self
-            .db
-            .prepare_cached(
-                "UPDATE user_conversations SET read_seq = MAX(read_seq, ?3), \
-                 read_time = MAX(read_time, ?4), own_unread = ?5 WHERE owner = ?1 AND conv = ?2",
-            )?
-            .execute(params![user, conv, seq as i64, time, own as i64])?;
-        Ok(n > 0)
-    }
-
-    fn pin(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        conversation_id: &str,
-        pinned: bool,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let r = self.resolve(user, conversation_id)?;
-        self.ensure_row(user, &r)?;
-        self.db
-            .prepare_cached(
-                "UPDATE user_conversations SET pinned = ?3, \
-                 deleted = CASE WHEN ?3 THEN 0 ELSE deleted END WHERE owner = ?1 AND conv = ?2",
-            )?
-            .execute(params![user, r.conv, pinned])?;
-        if let Some(e) = self.changed_effect(user, conn, std::slice::from_ref(&r.conv))? {
-            fx.push(e);
-        }
-        Ok(Data::null())
-    }
-
-    fn delete_conversation(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        conversation_id: &str,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let r = self.resolve(user, conversation_id)?;
-        let n = self
-            .db
-            .prepare_cached(
-                "UPDATE user_conversations SET deleted = 1, cleared_seq = ?3, \
-                 read_seq = MAX(read_seq, ?3), pinned = 0, custom_data = '', own_unread = 0 \
-                 WHERE owner = ?1 AND conv = ?2",
-            )?
-            .execute(params![user, r.conv, r.last_seq as i64])?;
-        if n > 0 {
-            fx.push(Effect::ConversationDeleted {
-                user: user.to_string(),
-                except: Some(conn),
-                conversation_ids: vec![r.conv],
-            });
-        }
-        Ok(Data::null())
-    }
-
-    fn set_custom_data(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        ids: &[String],
-        data: &str,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        if ids.is_empty() {
-            return Err(OpError::invalid("conversationIDList is empty"));
-        }
-        if ids.len() > limits::CONVERSATION_BATCH_MAX {
-            return Err(OpError::new(
-                codes::ERR_SVR_CONV_BATCH_TOO_MANY,
-                format!(
-                    "{} conversations in one request; at most {}",
-                    ids.len(),
-                    limits::CONVERSATION_BATCH_MAX
-                ),
-            ));
-        }
-        let size_error = rules::check_custom_data(data).err();
-        let mut with_data: i64 = self
-            .db
-            .prepare_cached(
-                "SELECT COUNT(*) FROM user_conversations WHERE owner = ?1 AND custom_data != ''",
-            )?
-            .query_row([user], |r| r.get(0))?;
-        let mut results = Vec::with_capacity(ids.len());
-        let mut changed: Vec<String> = Vec::new();
-        for id in ids {
-            let result = |code: i32, info: String| ConversationOperationResult {
-                conversation_id: id.clone(),
-                result_code: code,
-                result_info: info,
-            };
-            if let Some(e) = &size_error {
-                results.push(result(e.code, e.desc.clone()));
-                continue;
-            }
-            let r = match self.resolve(user, id) {
-                Ok(r) => r,
-                Err(e) if e.code == codes::ERR_SVR_COMM_INTERNAL => return Err(e),
-                Err(e) => {
-                    results.push(result(e.code, e.desc));
-                    continue;
-                }
-            };
-            let had = queries::conv_row(&self.db, user, &r.conv)?
-                .is_some_and(|row| !row.custom_data.is_empty());
-            if !had && !data.is_empty() && with_data >= CUSTOM_DATA_CONVERSATIONS_MAX as i64 {
-                results.push(result(
-                    codes::ERR_SVR_CONV_TOO_MANY_WITH_DATA,
-                    format!(
-                        "at most {CUSTOM_DATA_CONVERSATIONS_MAX} conversations may carry custom data"
-                    ),
-                ));
-                continue;
-            }
-            self.ensure_row(user, &r)?;
-            self.db
-                .prepare_cached(
-                    "UPDATE user_conversations SET custom_data = ?3 WHERE owner = ?1 AND conv = ?2",
-                )?
-                .execute(params![user, r.conv, data])?;
-            with_data += i64::from(!data.is_empty()) - i64::from(had);
-            results.push(result(codes::OK, String::new()));
-            if !changed.contains(&r.conv) {
-                changed.push(r.conv);
-            }
-        }
-        if let Some(e) = self.changed_effect(user, conn, &changed)? {
-            fx.push(e);
-        }
-        Ok(Data::json(&results))
     }
 
     // ------------------------------------------------------------ groups
@@ -2077,5 +1760,170 @@ impl Writer {
         let tips = self.group_tips(group_id, user, kind, vec![target.to_string()], count, now)?;
         fx.push(Self::tips_effect(&tips, roster));
         Ok(Data::null())
+    }
+}
+
+/// The rules' view of the writer's transaction: reads through the writer's connection
+/// (and its caches, which it keeps true), writes in the batch's transaction.
+impl domain::Tx for Writer {
+    fn user_exists(&mut self, user: &str) -> Result<bool, OpError> {
+        Writer::user_exists(self, user)
+    }
+
+    fn c2c_head(&mut self, a: &str, b: &str) -> Result<(i64, Head), OpError> {
+        let conv = self.c2c_conv(a, b)?;
+        Ok((
+            conv.id,
+            Head {
+                seq: conv.last_seq,
+                time: conv.last_time,
+            },
+        ))
+    }
+
+    fn group_head(&mut self, group_id: &str) -> Result<Option<(i64, Head)>, OpError> {
+        match live_group(&mut self.groups, &self.db, group_id) {
+            Ok(g) => Ok(Some((
+                g.conv_id,
+                Head {
+                    seq: g.last_seq,
+                    time: g.last_time,
+                },
+            ))),
+            Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_member(&mut self, group_id: &str, user: &str) -> Result<bool, OpError> {
+        match live_group(&mut self.groups, &self.db, group_id) {
+            Ok(g) => Ok(g.members.contains_key(user)),
+            Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn conv_row(&mut self, user: &str, conv: &str) -> Result<Option<ConvRow>, OpError> {
+        Ok(queries::conv_row(&self.db, user, conv)?)
+    }
+
+    fn conv_rows(&mut self, user: &str) -> Result<Vec<ConvRow>, OpError> {
+        Ok(queries::conv_rows(&self.db, user)?)
+    }
+
+    fn ensure_row(&mut self, user: &str, r: &Resolved) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, group_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![user, r.conv, r.conv_id, r.peer, r.group_id])?;
+        Ok(())
+    }
+
+    fn conversation(
+        &mut self,
+        user: &str,
+        row: &ConvRow,
+    ) -> Result<Option<crate::model::Conversation>, OpError> {
+        queries::build_conversation(&self.db, user, row)
+    }
+
+    fn count_with_custom_data(&mut self, user: &str) -> Result<u64, OpError> {
+        let n: i64 = self
+            .db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM user_conversations WHERE owner = ?1 AND custom_data != ''",
+            )?
+            .query_row([user], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn head(&mut self, conv_id: i64) -> Result<Head, OpError> {
+        let (seq, time) = queries::last_seq_time(&self.db, conv_id)?;
+        Ok(Head { seq, time })
+    }
+
+    fn head_at_time(&mut self, conv_id: i64, time: i64) -> Result<Option<Head>, OpError> {
+        let head: Option<(i64, i64)> = self
+            .db
+            .prepare_cached(
+                "SELECT seq, time FROM messages WHERE conv_id = ?1 AND time <= ?2 \
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![conv_id, time], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        Ok(head.map(|(seq, time)| Head {
+            seq: seq as u64,
+            time,
+        }))
+    }
+
+    fn count_own_counted(
+        &mut self,
+        conv_id: i64,
+        sender: &str,
+        after: u64,
+        upto: u64,
+    ) -> Result<u64, OpError> {
+        let n: i64 = self
+            .db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM messages WHERE conv_id = ?1 AND seq > ?2 AND seq <= ?3 \
+                 AND sender = ?4 AND counted = 1",
+            )?
+            .query_row(params![conv_id, after as i64, upto as i64, sender], |r| {
+                r.get(0)
+            })?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn set_read_mark(
+        &mut self,
+        user: &str,
+        conv: &str,
+        seq: u64,
+        time: i64,
+        own_unread: u64,
+    ) -> Result<bool, OpError> {
+        let n = self
+            .db
+            .prepare_cached(
+                "UPDATE user_conversations SET read_seq = MAX(read_seq, ?3), \
+                 read_time = MAX(read_time, ?4), own_unread = ?5 WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, conv, seq as i64, time, own_unread as i64])?;
+        Ok(n > 0)
+    }
+
+    fn set_pinned(&mut self, user: &str, conv: &str, pinned: bool) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "UPDATE user_conversations SET pinned = ?3, \
+                 deleted = CASE WHEN ?3 THEN 0 ELSE deleted END WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, conv, pinned])?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, user: &str, conv: &str, last_seq: u64) -> Result<bool, OpError> {
+        let n = self
+            .db
+            .prepare_cached(
+                "UPDATE user_conversations SET deleted = 1, cleared_seq = ?3, \
+                 read_seq = MAX(read_seq, ?3), pinned = 0, custom_data = '', own_unread = 0 \
+                 WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, conv, last_seq as i64])?;
+        Ok(n > 0)
+    }
+
+    fn set_custom_data(&mut self, user: &str, conv: &str, data: &str) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "UPDATE user_conversations SET custom_data = ?3 WHERE owner = ?1 AND conv = ?2",
+            )?
+            .execute(params![user, conv, data])?;
+        Ok(())
     }
 }

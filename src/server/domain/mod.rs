@@ -1,0 +1,183 @@
+//! The server's rules per area, written once for every storage engine: each command is
+//! decided here, against a write transaction ([`Tx`]) that only reads and persists.
+//!
+//! An engine implements [`Tx`] inside its own transaction (the SQLite writer: one batch,
+//! a savepoint per command). What a `Tx` answers must be true of the database the command
+//! commits to — an engine's caches are its own business, kept true by the engine (dropped
+//! and reloaded when in doubt), never something the rules rely on beyond one transaction.
+//!
+//! Areas move here one at a time: [`conversations`] (read marks, pins, deletes, custom
+//! data) so far; messages and groups still decide inside the SQLite writer, calling the
+//! pure checks of [`crate::server::rules`].
+
+pub mod conversations;
+
+use crate::model::{Conversation, ConversationId, ConversationTarget, GroupType};
+use crate::protocol::codes;
+use crate::server::error::OpError;
+use crate::server::rules;
+
+/// One of a user's conversations as stored: its state and what visibility needs.
+#[derive(Debug, Clone)]
+pub struct ConvRow {
+    pub conv: String,
+    /// The engine's id of the conversation (C2C pair or group).
+    pub conv_id: i64,
+    pub group_id: Option<String>,
+    pub pinned: bool,
+    pub custom_data: String,
+    pub read_seq: u64,
+    pub read_time: i64,
+    pub cleared_seq: u64,
+    pub deleted: bool,
+    pub activated: u64,
+    pub group_type: Option<GroupType>,
+    pub group_name: Option<String>,
+    pub join_seq: Option<u64>,
+    /// Counted messages this user sent after its unread floor.
+    pub own_unread: u64,
+}
+
+impl ConvRow {
+    /// The first seq this user may see.
+    pub fn lower(&self) -> u64 {
+        let after_clear = self.cleared_seq + 1;
+        match (self.group_type, self.join_seq) {
+            (Some(t), Some(j)) => after_clear.max(rules::visible_from(t, j)),
+            _ => after_clear,
+        }
+    }
+
+    /// Messages up to this seq are not unread.
+    pub fn unread_floor(&self) -> u64 {
+        self.read_seq.max(self.lower() - 1)
+    }
+
+    /// Groups that store no messages (AVChatRoom) have nothing to read or count.
+    pub fn stores_nothing(&self) -> bool {
+        self.group_type.is_some_and(|t| !t.stores_messages())
+    }
+}
+
+/// A conversation named by a user, resolved for a conversation command.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub conv: String,
+    pub conv_id: i64,
+    pub peer: Option<String>,
+    pub group_id: Option<String>,
+    pub last_seq: u64,
+}
+
+/// The newest stored message of a conversation: its seq and timestamp ((0, 0): none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Head {
+    pub seq: u64,
+    pub time: i64,
+}
+
+/// What the rules read and write inside one command's transaction. Methods answer from
+/// the database the command commits to; `Err` is a storage failure (20005).
+pub trait Tx {
+    // ---------------------------------------------------------------- accounts and
+    // what a conversation id names
+    fn user_exists(&mut self, user: &str) -> Result<bool, OpError>;
+    /// The C2C conversation of a pair (created when absent) and its newest message.
+    fn c2c_head(&mut self, a: &str, b: &str) -> Result<(i64, Head), OpError>;
+    /// A live group: its conversation id and newest message; `None` when there is no such
+    /// group or it was dismissed.
+    fn group_head(&mut self, group_id: &str) -> Result<Option<(i64, Head)>, OpError>;
+    fn is_member(&mut self, group_id: &str, user: &str) -> Result<bool, OpError>;
+
+    // ---------------------------------------------------------------- conversation rows
+    /// `user`'s row of a conversation (`None`: none, or a group the user is not in).
+    fn conv_row(&mut self, user: &str, conv: &str) -> Result<Option<ConvRow>, OpError>;
+    /// All of `user`'s live rows.
+    fn conv_rows(&mut self, user: &str) -> Result<Vec<ConvRow>, OpError>;
+    /// Create `user`'s row of a resolved conversation when it has none.
+    fn ensure_row(&mut self, user: &str, r: &Resolved) -> Result<(), OpError>;
+    /// The conversation object `user` sees now (`None`: hidden by a delete).
+    fn conversation(&mut self, user: &str, row: &ConvRow) -> Result<Option<Conversation>, OpError>;
+    /// Rows of `user` that carry custom data.
+    fn count_with_custom_data(&mut self, user: &str) -> Result<u64, OpError>;
+
+    // ---------------------------------------------------------------- messages read
+    fn head(&mut self, conv_id: i64) -> Result<Head, OpError>;
+    /// The newest message stamped at or before `time`.
+    fn head_at_time(&mut self, conv_id: i64, time: i64) -> Result<Option<Head>, OpError>;
+    /// Counted messages `sender` sent with seq in `(after, upto]`.
+    fn count_own_counted(
+        &mut self,
+        conv_id: i64,
+        sender: &str,
+        after: u64,
+        upto: u64,
+    ) -> Result<u64, OpError>;
+
+    // ---------------------------------------------------------------- row writes
+    /// Move the read mark forward (never back) and set the own-unread counter; `false`
+    /// when the row does not exist.
+    fn set_read_mark(
+        &mut self,
+        user: &str,
+        conv: &str,
+        seq: u64,
+        time: i64,
+        own_unread: u64,
+    ) -> Result<bool, OpError>;
+    /// Pin or unpin (a pin also brings back a deleted row).
+    fn set_pinned(&mut self, user: &str, conv: &str, pinned: bool) -> Result<(), OpError>;
+    /// Hide the conversation and what it holds up to `last_seq` for `user`; `false` when
+    /// the user has no row.
+    fn delete_row(&mut self, user: &str, conv: &str, last_seq: u64) -> Result<bool, OpError>;
+    fn set_custom_data(&mut self, user: &str, conv: &str, data: &str) -> Result<(), OpError>;
+}
+
+/// Resolve a conversation id for `user`: 6004 when it is malformed or names nobody,
+/// 10010 / 10007 for a missing group or one the user is not in.
+pub fn resolve(tx: &mut dyn Tx, user: &str, conversation_id: &str) -> Result<Resolved, OpError> {
+    match ConversationId::parse(conversation_id) {
+        Some(ConversationTarget::C2c(peer)) => {
+            if !crate::model::is_valid_user_id(&peer) || !tx.user_exists(&peer)? {
+                return Err(OpError::new(
+                    codes::ERR_INVALID_CONVERSATION,
+                    format!("no such conversation: user {peer:?} has no account"),
+                ));
+            }
+            let (conv_id, head) = tx.c2c_head(user, &peer)?;
+            Ok(Resolved {
+                conv: conversation_id.to_string(),
+                conv_id,
+                peer: Some(peer),
+                group_id: None,
+                last_seq: head.seq,
+            })
+        }
+        Some(ConversationTarget::Group(group_id)) => {
+            let Some((conv_id, head)) = tx.group_head(&group_id)? else {
+                return Err(OpError::no_group(&group_id));
+            };
+            if !tx.is_member(&group_id, user)? {
+                return Err(OpError::denied(format!(
+                    "you are not a member of group {group_id:?}"
+                )));
+            }
+            Ok(Resolved {
+                conv: conversation_id.to_string(),
+                conv_id,
+                peer: None,
+                last_seq: head.seq,
+                group_id: Some(group_id),
+            })
+        }
+        None => Err(invalid_conversation(conversation_id)),
+    }
+}
+
+/// 6004 for a conversation id that is not `c2c_<user>` or `group_<group>`.
+pub fn invalid_conversation(conversation_id: &str) -> OpError {
+    OpError::new(
+        codes::ERR_INVALID_CONVERSATION,
+        format!("conversationID {conversation_id:?} is neither c2c_<userID> nor group_<groupID>"),
+    )
+}

@@ -7,12 +7,15 @@
 //! and reloaded when in doubt), never something the rules rely on beyond one transaction.
 //!
 //! Areas move here one at a time: [`conversations`] (read marks, pins, deletes, custom
-//! data) so far; messages and groups still decide inside the SQLite writer, calling the
-//! pure checks of [`crate::server::rules`].
+//! data) and [`messages`] (sends, group tips) so far; the group commands still decide
+//! inside the SQLite writer, calling the pure checks of [`crate::server::rules`].
 
 pub mod conversations;
+pub mod messages;
 
-use crate::model::{Conversation, ConversationId, ConversationTarget, GroupType};
+use std::sync::Arc;
+
+use crate::model::{Conversation, ConversationId, ConversationTarget, GroupType, Message};
 use crate::protocol::codes;
 use crate::server::error::OpError;
 use crate::server::rules;
@@ -76,6 +79,64 @@ pub struct Head {
     pub time: i64,
 }
 
+/// Where a message is stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// The C2C conversation of a sender and a receiver.
+    Pair(&'a str, &'a str),
+    Group(&'a str),
+}
+
+/// The numbers the next stored message of a conversation takes (nothing is taken until
+/// it is inserted).
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    /// The sync position (server-wide, in commit order).
+    pub pos: u64,
+    pub conv_id: i64,
+    /// The conversation's next seq (dense from 1).
+    pub seq: u64,
+    /// The newest message's timestamp: the next one is stamped no earlier.
+    pub not_before: i64,
+}
+
+/// Whose streams a stored message goes into (see docs/ARCHITECTURE.md "The sync cursor").
+#[derive(Debug, Clone, Copy)]
+pub enum StreamTo<'a> {
+    /// Both sides of a C2C conversation (once when they are the same user).
+    Pair(&'a str, &'a str),
+    /// Every member of the group now.
+    Members(&'a str),
+    /// The sender and the targets of a targeted group message.
+    Targets(&'a str, &'a [String]),
+}
+
+/// A stored message's row: its numbers, how it counts, and whose streams it joins.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub pos: u64,
+    pub conv_id: i64,
+    pub seq: u64,
+    /// The sender's creation id (idempotency key); server-made messages use
+    /// `rules::server_message_key`.
+    pub client_id: &'a str,
+    /// Counts as unread for its receivers (then never targeted).
+    pub counted: bool,
+    pub targeted: bool,
+    /// The sender's own conversation id (its own-unread counter moves with a counted
+    /// message).
+    pub sender_conv: String,
+    pub to: StreamTo<'a>,
+}
+
+/// A group as a send needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupSend {
+    pub group_type: GroupType,
+    /// The sender's mute (UTC s, 0: none); `None` when the sender is not a member.
+    pub sender_mute_until: Option<i64>,
+}
+
 /// What the rules read and write inside one command's transaction. Methods answer from
 /// the database the command commits to; `Err` is a storage failure (20005).
 pub trait Tx {
@@ -131,6 +192,43 @@ pub trait Tx {
     /// the user has no row.
     fn delete_row(&mut self, user: &str, conv: &str, last_seq: u64) -> Result<bool, OpError>;
     fn set_custom_data(&mut self, user: &str, conv: &str, data: &str) -> Result<(), OpError>;
+
+    // ---------------------------------------------------------------- messages
+    /// The stored message `sender` created with `client_id` (its position and JSON).
+    fn stored_send(
+        &mut self,
+        sender: &str,
+        client_id: &str,
+    ) -> Result<Option<(u64, String)>, OpError>;
+    /// The numbers the next message stored in `place` takes (C2C: the conversation is
+    /// created when absent).
+    fn next_slot(&mut self, place: &Place<'_>) -> Result<Slot, OpError>;
+    /// Persist a message at its slot: the row, its rows in the recipients' streams, the
+    /// sender's own-unread counter, a targeted message's targets; for a C2C pair, both
+    /// users' conversation rows when they are new.
+    fn insert_message(
+        &mut self,
+        place: &Place<'_>,
+        new: &NewMessage<'_>,
+        msg: &Message,
+        body: &str,
+    ) -> Result<(), OpError>;
+    /// A live group (`None`: no such group, or dismissed) as `sender` would send to it.
+    fn group_for_send(
+        &mut self,
+        group_id: &str,
+        sender: &str,
+    ) -> Result<Option<GroupSend>, OpError>;
+    /// The first of `users` who is not a member of the group.
+    fn first_non_member(
+        &mut self,
+        group_id: &str,
+        users: &[String],
+    ) -> Result<Option<String>, OpError>;
+    /// Spend one send from the group's rate (10023, with when to retry, when spent).
+    fn take_group_send(&mut self, group_id: &str) -> Result<(), OpError>;
+    /// The group's members, as push recipients.
+    fn roster(&mut self, group_id: &str) -> Result<Arc<[String]>, OpError>;
 }
 
 /// Resolve a conversation id for `user`: 6004 when it is malformed or names nobody,

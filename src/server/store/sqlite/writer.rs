@@ -16,18 +16,19 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
 
 use crate::model::{
-    ConversationId, ConversationTarget, Elem, GroupMemberOperationResult, GroupMemberSpec,
-    GroupTipsElem, GroupType, Message, MessageStatus, limits, member_op_result, role, tips_type,
+    ConversationId, ConversationTarget, GroupMemberOperationResult, GroupMemberSpec, GroupTipsElem,
+    GroupType, Message, limits, member_op_result, role, tips_type,
 };
-use crate::protocol::{self, CreateGroupResult, GroupEventPush, codes};
-use crate::server::domain::{self, ConvRow, Head, Resolved, conversations};
+use crate::protocol::{CreateGroupResult, GroupEventPush, codes};
+use crate::server::domain::messages::{self, Produced};
+use crate::server::domain::{
+    self, ConvRow, GroupSend, Head, NewMessage, Place, Resolved, Slot, StreamTo, conversations,
+};
 use crate::server::error::OpError;
-use crate::server::frame;
 use crate::server::limits::{Rate, TokenBucket};
 use crate::server::rules;
 use crate::server::store::{
-    CommitSink, ConnId, Data, Effect, Recipients, SendCmd, SendTarget, StoreOptions, WriteCmd,
-    WriteRequest,
+    CommitSink, ConnId, Data, Effect, Recipients, SendTarget, StoreOptions, WriteCmd, WriteRequest,
 };
 
 use super::dispatch::{Dispatch, Outcome};
@@ -163,12 +164,6 @@ impl From<rusqlite::Error> for Applied {
     }
 }
 
-/// A message the writer produced: its JSON and (when stored) its pos.
-struct Produced {
-    body: Arc<str>,
-    pos: Option<u64>,
-}
-
 pub(super) struct Writer {
     db: Connection,
     /// Where committed batches go (answers and effects).
@@ -182,56 +177,12 @@ pub(super) struct Writer {
     users: HashSet<String>,
 }
 
-fn now_msg_random() -> u32 {
-    rand::random()
-}
-
-/// `<pos>-<time>-<random>`: globally unique, and leads back to its row without an index.
-fn stored_msg_id(pos: u64, now: i64) -> String {
-    format!("{pos}-{now}-{:08x}", now_msg_random())
-}
-
-/// Online-only messages have no pos; `0-` keeps them apart from stored ids.
-fn online_msg_id(now: i64) -> String {
-    format!("0-{now}-{:016x}", rand::random::<u64>())
-}
-
-fn send_result(body: &str, cursor: Option<u64>) -> Data {
-    Data(match cursor {
-        Some(c) => frame::concat(&[r#"{"message":"#, body, r#","cursor":"#, &c.to_string(), "}"]),
-        None => frame::concat(&[r#"{"message":"#, body, "}"]),
-    })
-}
-
-/// Who a stored message is streamed to (see `user_stream`).
-enum StreamTo<'a> {
-    /// Both sides of a C2C conversation (one row when they are the same user).
-    Pair(&'a str, &'a str),
-    /// Every member of the group now.
-    Members(&'a str),
-    /// The sender and the targets of a targeted group message.
-    Targets(&'a str, &'a [String]),
-}
-
-/// Where one stored message goes: its row and the conversation it joins.
-struct Stored<'a> {
-    pos: u64,
-    conv_id: i64,
-    seq: u64,
-    client_id: &'a str,
-    counted: bool,
-    targeted: bool,
-    /// The sender's own conversation id (for its `own_unread`).
-    sender_conv: String,
-    to: StreamTo<'a>,
-}
-
 /// Insert a stored message: its row (with the conversation's counted prefix `cnum`), its
 /// rows in the recipients' streams, and the sender's own-unread counter. Each is one
 /// statement; none counts over the conversation.
 fn insert_message(
     db: &Connection,
-    s: &Stored<'_>,
+    s: &NewMessage<'_>,
     msg: &Message,
     body: &str,
 ) -> rusqlite::Result<()> {
@@ -730,7 +681,7 @@ impl Writer {
     fn dispatch(&mut self, cmd: &WriteCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
         match cmd {
             WriteCmd::EnsureUser { user, now } => self.ensure_user(user, *now),
-            WriteCmd::Send(send) => self.send(send, fx),
+            WriteCmd::Send(send) => messages::send(self, send, fx),
             WriteCmd::CleanUnread {
                 user,
                 conn,
@@ -891,208 +842,6 @@ impl Writer {
             .ok_or_else(|| OpError::internal("conversation cache lost an entry"))
     }
 
-    fn send(&mut self, cmd: &SendCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
-        let p = &cmd.params;
-        if !p.online_user_only {
-            let stored: Option<(i64, String)> = self
-                .db
-                .prepare_cached(
-                    "SELECT pos, body FROM messages WHERE sender = ?1 AND client_id = ?2",
-                )?
-                .query_row([&cmd.sender, &p.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((pos, body)) = stored {
-                // A retry of a stored message: the same message, not a second one.
-                return Ok(send_result(&body, Some(pos as u64)));
-            }
-        }
-        let mut msg = rules::build_message(p, &cmd.sender, &cmd.target);
-        msg.timestamp = cmd.now;
-        let produced = match &cmd.target {
-            SendTarget::C2c { receiver } => {
-                if !self.user_exists(receiver)? {
-                    return Err(OpError::new(
-                        codes::ERR_SVR_COMM_INVALID_ACCOUNT,
-                        format!(
-                            "receiver {receiver:?} has no account (accounts are created at first login)"
-                        ),
-                    ));
-                }
-                let recipients = if *receiver == cmd.sender {
-                    vec![cmd.sender.clone()]
-                } else {
-                    vec![receiver.clone(), cmd.sender.clone()]
-                };
-                let counted =
-                    rules::counts_unread(None, p.is_excluded_from_unread_count, false, p.elem_type);
-                let produced =
-                    self.store_c2c(&mut msg, &cmd.sender, receiver, counted, p.online_user_only)?;
-                fx.push(Effect::NewMessage {
-                    recipients: Recipients::List(recipients),
-                    except: Some(cmd.conn),
-                    message: produced.body.clone(),
-                    cursor: produced.pos,
-                    unread_counted: produced.pos.is_some() && counted,
-                });
-                produced
-            }
-            SendTarget::Group { group_id, targets } => {
-                let g = live_group(&mut self.groups, &self.db, group_id)?;
-                let mute_until = g.member(&cmd.sender)?.mute_until;
-                if rules::is_muted(mute_until, cmd.now) {
-                    return Err(OpError::new(
-                        codes::ERR_SVR_GROUP_SHUTUP_DENY,
-                        format!(
-                            "you are muted in group {group_id:?} for {} more seconds",
-                            mute_until - cmd.now
-                        ),
-                    ));
-                }
-                let targeted = !targets.is_empty();
-                rules::check_group_send(g.group_type, group_id, p.online_user_only, targeted)?;
-                if let Some(t) = targets.iter().find(|t| !g.members.contains_key(*t)) {
-                    return Err(OpError::group_invalid(format!(
-                        "targeted receiver {t:?} is not a member of group {group_id:?}"
-                    )));
-                }
-                // Last: only a send that would otherwise go through spends the rate.
-                g.take_send(self.options.group_send_rate)?;
-                let counted = rules::counts_unread(
-                    Some(g.group_type),
-                    p.is_excluded_from_unread_count,
-                    targeted,
-                    p.elem_type,
-                );
-                let recipients = if targeted {
-                    let mut list = targets.clone();
-                    if !list.contains(&cmd.sender) {
-                        list.push(cmd.sender.clone());
-                    }
-                    Recipients::List(list)
-                } else {
-                    Recipients::Roster(g.roster())
-                };
-                let produced = if rules::stores(g.group_type, p.online_user_only) {
-                    let pos = self.next_pos;
-                    let seq = g.last_seq + 1;
-                    msg.msg_id = stored_msg_id(pos, cmd.now);
-                    msg.seq = seq;
-                    msg.timestamp = msg.timestamp.max(g.last_time);
-                    let body = protocol::to_text(&msg);
-                    let stored = Stored {
-                        pos,
-                        conv_id: g.conv_id,
-                        seq,
-                        client_id: &p.id,
-                        counted,
-                        targeted,
-                        sender_conv: g.conversation_id(),
-                        to: if targeted {
-                            StreamTo::Targets(&cmd.sender, targets)
-                        } else {
-                            StreamTo::Members(group_id)
-                        },
-                    };
-                    insert_message(&self.db, &stored, &msg, &body)?;
-                    for t in targets {
-                        self.db
-                            .prepare_cached(
-                                "INSERT OR IGNORE INTO message_targets (user_id, pos) VALUES (?1, ?2)",
-                            )?
-                            .execute(params![t, pos as i64])?;
-                    }
-                    g.last_seq = seq;
-                    g.last_time = msg.timestamp;
-                    self.next_pos += 1;
-                    Produced {
-                        body: body.into(),
-                        pos: Some(pos),
-                    }
-                } else {
-                    msg.msg_id = online_msg_id(cmd.now);
-                    Produced {
-                        body: protocol::to_text(&msg).into(),
-                        pos: None,
-                    }
-                };
-                fx.push(Effect::NewMessage {
-                    recipients,
-                    except: Some(cmd.conn),
-                    message: produced.body.clone(),
-                    cursor: produced.pos,
-                    unread_counted: produced.pos.is_some() && counted,
-                });
-                produced
-            }
-        };
-        Ok(send_result(&produced.body, produced.pos))
-    }
-
-    fn store_c2c(
-        &mut self,
-        msg: &mut Message,
-        sender: &str,
-        receiver: &str,
-        counted: bool,
-        online_only: bool,
-    ) -> Result<Produced, OpError> {
-        if online_only {
-            msg.msg_id = online_msg_id(msg.timestamp);
-            return Ok(Produced {
-                body: protocol::to_text(msg).into(),
-                pos: None,
-            });
-        }
-        let pos = self.next_pos;
-        let now = msg.timestamp;
-        let conv = self.c2c_conv(sender, receiver)?;
-        let (conv_id, seq, rows) = (conv.id, conv.last_seq + 1, conv.rows);
-        msg.msg_id = stored_msg_id(pos, now);
-        msg.seq = seq;
-        msg.timestamp = now.max(conv.last_time);
-        let body = protocol::to_text(msg);
-        if !rows {
-            let mut stmt = self.db.prepare_cached(
-                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, activated) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            stmt.execute(params![
-                sender,
-                ConversationId::c2c(receiver).0,
-                conv_id,
-                receiver,
-                pos as i64
-            ])?;
-            stmt.execute(params![
-                receiver,
-                ConversationId::c2c(sender).0,
-                conv_id,
-                sender,
-                pos as i64
-            ])?;
-        }
-        let stored = Stored {
-            pos,
-            conv_id,
-            seq,
-            client_id: &msg.id,
-            counted,
-            targeted: false,
-            sender_conv: ConversationId::c2c(receiver).0,
-            to: StreamTo::Pair(sender, receiver),
-        };
-        insert_message(&self.db, &stored, msg, &body)?;
-        let conv = self.c2c_conv(sender, receiver)?;
-        conv.last_seq = seq;
-        conv.last_time = msg.timestamp;
-        conv.rows = true;
-        self.next_pos += 1;
-        Ok(Produced {
-            body: body.into(),
-            pos: Some(pos),
-        })
-    }
-
     /// Store (or, in AVChatRoom, only produce) a GroupTips message in `group_id`.
     fn group_tips(
         &mut self,
@@ -1121,46 +870,7 @@ impl Writer {
         elem: GroupTipsElem,
         now: i64,
     ) -> Result<Produced, OpError> {
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        let mut msg = Message {
-            sender: op_user.to_string(),
-            group_id: Some(group_id.to_string()),
-            status: MessageStatus::SendSucc,
-            timestamp: now,
-            ..Message::default()
-        };
-        msg.set_elem(Elem::GroupTips(elem));
-        if !g.group_type.stores_messages() {
-            msg.msg_id = online_msg_id(now);
-            return Ok(Produced {
-                body: protocol::to_text(&msg).into(),
-                pos: None,
-            });
-        }
-        let pos = self.next_pos;
-        let seq = g.last_seq + 1;
-        msg.msg_id = stored_msg_id(pos, now);
-        msg.seq = seq;
-        msg.timestamp = now.max(g.last_time);
-        let body = protocol::to_text(&msg);
-        let stored = Stored {
-            pos,
-            conv_id: g.conv_id,
-            seq,
-            client_id: &rules::server_message_key("tips", pos),
-            counted: false,
-            targeted: false,
-            sender_conv: g.conversation_id(),
-            to: StreamTo::Members(group_id),
-        };
-        insert_message(&self.db, &stored, &msg, &body)?;
-        g.last_seq = seq;
-        g.last_time = msg.timestamp;
-        self.next_pos += 1;
-        Ok(Produced {
-            body: body.into(),
-            pos: Some(pos),
-        })
+        messages::tips(self, group_id, op_user, elem, now)
     }
 
     fn tips_effect(produced: &Produced, recipients: Arc<[String]>) -> Effect {
@@ -1925,5 +1635,122 @@ impl domain::Tx for Writer {
             )?
             .execute(params![user, conv, data])?;
         Ok(())
+    }
+
+    fn stored_send(
+        &mut self,
+        sender: &str,
+        client_id: &str,
+    ) -> Result<Option<(u64, String)>, OpError> {
+        let stored: Option<(i64, String)> = self
+            .db
+            .prepare_cached("SELECT pos, body FROM messages WHERE sender = ?1 AND client_id = ?2")?
+            .query_row([sender, client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(stored.map(|(pos, body)| (pos as u64, body)))
+    }
+
+    fn next_slot(&mut self, place: &Place<'_>) -> Result<Slot, OpError> {
+        let pos = self.next_pos;
+        let (conv_id, last_seq, last_time) = match *place {
+            Place::Pair(a, b) => {
+                let c = self.c2c_conv(a, b)?;
+                (c.id, c.last_seq, c.last_time)
+            }
+            Place::Group(id) => {
+                let g = live_group(&mut self.groups, &self.db, id)?;
+                (g.conv_id, g.last_seq, g.last_time)
+            }
+        };
+        Ok(Slot {
+            pos,
+            conv_id,
+            seq: last_seq + 1,
+            not_before: last_time,
+        })
+    }
+
+    fn insert_message(
+        &mut self,
+        place: &Place<'_>,
+        new: &NewMessage<'_>,
+        msg: &Message,
+        body: &str,
+    ) -> Result<(), OpError> {
+        if let Place::Pair(sender, receiver) = *place
+            && !self.c2c_conv(sender, receiver)?.rows
+        {
+            let mut stmt = self.db.prepare_cached(
+                "INSERT OR IGNORE INTO user_conversations (owner, conv, conv_id, peer, activated) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (owner, peer) in [(sender, receiver), (receiver, sender)] {
+                stmt.execute(params![
+                    owner,
+                    ConversationId::c2c(peer).0,
+                    new.conv_id,
+                    peer,
+                    new.pos as i64
+                ])?;
+            }
+        }
+        insert_message(&self.db, new, msg, body)?;
+        if let StreamTo::Targets(_, targets) = new.to {
+            let mut stmt = self.db.prepare_cached(
+                "INSERT OR IGNORE INTO message_targets (user_id, pos) VALUES (?1, ?2)",
+            )?;
+            for t in targets {
+                stmt.execute(params![t, new.pos as i64])?;
+            }
+        }
+        // The SQL went through: the caches follow.
+        match *place {
+            Place::Pair(a, b) => {
+                let c = self.c2c_conv(a, b)?;
+                c.last_seq = new.seq;
+                c.last_time = msg.timestamp;
+                c.rows = true;
+            }
+            Place::Group(id) => {
+                let g = live_group(&mut self.groups, &self.db, id)?;
+                g.last_seq = new.seq;
+                g.last_time = msg.timestamp;
+            }
+        }
+        self.next_pos = new.pos + 1;
+        Ok(())
+    }
+
+    fn group_for_send(
+        &mut self,
+        group_id: &str,
+        sender: &str,
+    ) -> Result<Option<GroupSend>, OpError> {
+        match live_group(&mut self.groups, &self.db, group_id) {
+            Ok(g) => Ok(Some(GroupSend {
+                group_type: g.group_type,
+                sender_mute_until: g.members.get(sender).map(|m| m.mute_until),
+            })),
+            Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn first_non_member(
+        &mut self,
+        group_id: &str,
+        users: &[String],
+    ) -> Result<Option<String>, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        Ok(users.iter().find(|u| !g.members.contains_key(*u)).cloned())
+    }
+
+    fn take_group_send(&mut self, group_id: &str) -> Result<(), OpError> {
+        let rate = self.options.group_send_rate;
+        live_group(&mut self.groups, &self.db, group_id)?.take_send(rate)
+    }
+
+    fn roster(&mut self, group_id: &str) -> Result<Arc<[String]>, OpError> {
+        Ok(live_group(&mut self.groups, &self.db, group_id)?.roster())
     }
 }

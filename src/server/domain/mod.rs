@@ -6,11 +6,12 @@
 //! commits to — an engine's caches are its own business, kept true by the engine (dropped
 //! and reloaded when in doubt), never something the rules rely on beyond one transaction.
 //!
-//! Areas move here one at a time: [`conversations`] (read marks, pins, deletes, custom
-//! data) and [`messages`] (sends, group tips) so far; the group commands still decide
-//! inside the SQLite writer, calling the pure checks of [`crate::server::rules`].
+//! One module per area: [`messages`] (sends, group tips), [`conversations`] (read marks,
+//! pins, deletes, custom data), [`groups`] (membership and roles). They call the pure
+//! checks of [`crate::server::rules`].
 
 pub mod conversations;
+pub mod groups;
 pub mod messages;
 
 use std::sync::Arc;
@@ -137,6 +138,27 @@ pub struct GroupSend {
     pub sender_mute_until: Option<i64>,
 }
 
+/// A live group as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupView {
+    pub group_type: GroupType,
+    pub conv_id: i64,
+    /// The newest seq of the group's conversation.
+    pub last_seq: u64,
+    pub member_count: usize,
+}
+
+/// One membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub role: u32,
+    /// The group seq at which this membership began (its join tips, or 1).
+    pub join_seq: u64,
+    pub join_time: i64,
+    /// UTC seconds; 0 = not muted.
+    pub mute_until: i64,
+}
+
 /// What the rules read and write inside one command's transaction. Methods answer from
 /// the database the command commits to; `Err` is a storage failure (20005).
 pub trait Tx {
@@ -145,10 +167,10 @@ pub trait Tx {
     fn user_exists(&mut self, user: &str) -> Result<bool, OpError>;
     /// The C2C conversation of a pair (created when absent) and its newest message.
     fn c2c_head(&mut self, a: &str, b: &str) -> Result<(i64, Head), OpError>;
-    /// A live group: its conversation id and newest message; `None` when there is no such
-    /// group or it was dismissed.
-    fn group_head(&mut self, group_id: &str) -> Result<Option<(i64, Head)>, OpError>;
-    fn is_member(&mut self, group_id: &str, user: &str) -> Result<bool, OpError>;
+    /// A live group; `None` when there is no such group or it was dismissed.
+    fn group(&mut self, group_id: &str) -> Result<Option<GroupView>, OpError>;
+    /// `user`'s membership of a live group.
+    fn member(&mut self, group_id: &str, user: &str) -> Result<Option<Member>, OpError>;
 
     // ---------------------------------------------------------------- conversation rows
     /// `user`'s row of a conversation (`None`: none, or a group the user is not in).
@@ -229,6 +251,33 @@ pub trait Tx {
     fn take_group_send(&mut self, group_id: &str) -> Result<(), OpError>;
     /// The group's members, as push recipients.
     fn roster(&mut self, group_id: &str) -> Result<Arc<[String]>, OpError>;
+
+    // ---------------------------------------------------------------- groups
+    /// Is the id used by any group, dismissed ones included?
+    fn group_id_taken(&mut self, group_id: &str) -> Result<bool, OpError>;
+    /// How many groups `user` is a member of.
+    fn groups_of(&mut self, user: &str) -> Result<u64, OpError>;
+    /// Every member of a live group, with their memberships.
+    fn members(&mut self, group_id: &str) -> Result<Vec<(String, Member)>, OpError>;
+    fn create_group(
+        &mut self,
+        group_id: &str,
+        group_type: GroupType,
+        name: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<(), OpError>;
+    /// Add a member and give it a fresh conversation row, read up to `join_seq - 1` and
+    /// ordered at the next position.
+    fn add_member(&mut self, group_id: &str, user: &str, member: &Member) -> Result<(), OpError>;
+    /// Remove a member and its conversation row.
+    fn remove_member(&mut self, group_id: &str, user: &str) -> Result<(), OpError>;
+    /// Make `user` (a member) the owner.
+    fn set_owner(&mut self, group_id: &str, user: &str) -> Result<(), OpError>;
+    fn set_role(&mut self, group_id: &str, user: &str, role: u32) -> Result<(), OpError>;
+    fn set_mute(&mut self, group_id: &str, user: &str, until: i64) -> Result<(), OpError>;
+    /// Mark the group dismissed and drop its memberships; returns the former members.
+    fn dismiss(&mut self, group_id: &str) -> Result<Vec<String>, OpError>;
 }
 
 /// Resolve a conversation id for `user`: 6004 when it is malformed or names nobody,
@@ -252,19 +301,19 @@ pub fn resolve(tx: &mut dyn Tx, user: &str, conversation_id: &str) -> Result<Res
             })
         }
         Some(ConversationTarget::Group(group_id)) => {
-            let Some((conv_id, head)) = tx.group_head(&group_id)? else {
+            let Some(g) = tx.group(&group_id)? else {
                 return Err(OpError::no_group(&group_id));
             };
-            if !tx.is_member(&group_id, user)? {
+            if tx.member(&group_id, user)?.is_none() {
                 return Err(OpError::denied(format!(
                     "you are not a member of group {group_id:?}"
                 )));
             }
             Ok(Resolved {
                 conv: conversation_id.to_string(),
-                conv_id,
+                conv_id: g.conv_id,
                 peer: None,
-                last_seq: head.seq,
+                last_seq: g.last_seq,
                 group_id: Some(group_id),
             })
         }

@@ -15,20 +15,17 @@ use std::time::Instant;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
 
-use crate::model::{
-    ConversationId, ConversationTarget, GroupMemberOperationResult, GroupMemberSpec, GroupTipsElem,
-    GroupType, Message, limits, member_op_result, role, tips_type,
-};
-use crate::protocol::{CreateGroupResult, GroupEventPush, codes};
-use crate::server::domain::messages::{self, Produced};
+use crate::model::{ConversationId, ConversationTarget, GroupType, Message, role};
+use crate::protocol::codes;
+use crate::server::domain::messages::{self};
 use crate::server::domain::{
-    self, ConvRow, GroupSend, Head, NewMessage, Place, Resolved, Slot, StreamTo, conversations,
+    self, ConvRow, GroupSend, GroupView, Head, Member, NewMessage, Place, Resolved, Slot, StreamTo,
+    conversations, groups,
 };
 use crate::server::error::OpError;
 use crate::server::limits::{Rate, TokenBucket};
-use crate::server::rules;
 use crate::server::store::{
-    CommitSink, ConnId, Data, Effect, Recipients, SendTarget, StoreOptions, WriteCmd, WriteRequest,
+    CommitSink, Data, Effect, SendTarget, StoreOptions, WriteCmd, WriteRequest,
 };
 
 use super::dispatch::{Dispatch, Outcome};
@@ -53,15 +50,6 @@ struct C2cState {
     last_time: i64,
     /// Both users' conversation rows are known to exist.
     rows: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Member {
-    role: u32,
-    join_seq: u64,
-    join_time: i64,
-    /// UTC seconds; 0 = not muted.
-    mute_until: i64,
 }
 
 struct GroupState {
@@ -117,28 +105,6 @@ impl GroupState {
 
     fn conversation_id(&self) -> String {
         ConversationId::group(&self.group_id).0
-    }
-
-    fn member(&self, user: &str) -> Result<&Member, OpError> {
-        self.members.get(user).ok_or_else(|| {
-            OpError::denied(format!("you are not a member of group {:?}", self.group_id))
-        })
-    }
-
-    fn check_room(&self, adding: usize) -> Result<(), OpError> {
-        let cap = self.group_type.member_cap();
-        if self.members.len().saturating_add(adding) > cap {
-            return Err(OpError::new(
-                codes::ERR_SVR_GROUP_FULL,
-                format!(
-                    "group {:?} is full ({} members, the {} limit is {cap})",
-                    self.group_id,
-                    self.members.len(),
-                    self.group_type
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -354,44 +320,6 @@ fn remove_member(db: &Connection, g: &GroupState, user: &str) -> rusqlite::Resul
     db.prepare_cached("DELETE FROM user_conversations WHERE owner = ?1 AND conv = ?2")?
         .execute([user, &g.conversation_id()])?;
     Ok(())
-}
-
-/// The group's conversation leaves each of `users`' lists (after a quit, kick or dismiss):
-/// their devices learn it from the push, as from a delete.
-fn group_conversation_gone(
-    users: &[String],
-    except: Option<ConnId>,
-    group_id: &str,
-) -> Vec<Effect> {
-    let id = crate::model::ConversationId::group(group_id).0;
-    users
-        .iter()
-        .map(|u| Effect::ConversationDeleted {
-            user: u.clone(),
-            except,
-            conversation_ids: vec![id.clone()],
-        })
-        .collect()
-}
-
-fn group_event(
-    users: Vec<String>,
-    except: Option<ConnId>,
-    group_id: &str,
-    event: &str,
-    op_user: &str,
-    member_list: Vec<String>,
-) -> Effect {
-    Effect::GroupEvent {
-        users,
-        except,
-        event: GroupEventPush {
-            group_id: group_id.to_string(),
-            event: event.to_string(),
-            op_user: op_user.to_string(),
-            member_list,
-        },
-    }
 }
 
 impl Writer {
@@ -679,6 +607,7 @@ impl Writer {
     }
 
     fn dispatch(&mut self, cmd: &WriteCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
+        let quota = self.options.max_groups_per_user;
         match cmd {
             WriteCmd::EnsureUser { user, now } => self.ensure_user(user, *now),
             WriteCmd::Send(send) => messages::send(self, send, fx),
@@ -726,7 +655,8 @@ impl Writer {
                 group_id,
                 members,
                 now,
-            } => self.create_group(
+            } => groups::create(
+                self,
                 user,
                 *conn,
                 *group_type,
@@ -734,6 +664,7 @@ impl Writer {
                 group_id.as_deref(),
                 members,
                 *now,
+                quota,
                 fx,
             ),
             WriteCmd::JoinGroup {
@@ -741,32 +672,32 @@ impl Writer {
                 conn,
                 group_id,
                 now,
-            } => self.join_group(user, *conn, group_id, *now, fx),
+            } => groups::join(self, user, *conn, group_id, *now, quota, fx),
             WriteCmd::QuitGroup {
                 user,
                 conn,
                 group_id,
                 now,
-            } => self.quit_group(user, *conn, group_id, *now, fx),
+            } => groups::quit(self, user, *conn, group_id, *now, fx),
             WriteCmd::DismissGroup {
                 user,
                 conn,
                 group_id,
-            } => self.dismiss_group(user, *conn, group_id, fx),
+            } => groups::dismiss(self, user, *conn, group_id, fx),
             WriteCmd::Invite {
                 user,
-                conn,
+                conn: _,
                 group_id,
                 users,
                 now,
-            } => self.invite(user, *conn, group_id, users, *now, fx),
+            } => groups::invite(self, user, group_id, users, *now, quota, fx),
             WriteCmd::Kick {
                 user,
-                conn,
+                conn: _,
                 group_id,
                 members,
                 now,
-            } => self.kick(user, *conn, group_id, members, *now, fx),
+            } => groups::kick(self, user, group_id, members, *now, fx),
             WriteCmd::Mute {
                 user,
                 conn: _,
@@ -774,7 +705,7 @@ impl Writer {
                 member,
                 seconds,
                 now,
-            } => self.mute(user, group_id, member, *seconds, *now, fx),
+            } => groups::mute(self, user, group_id, member, *seconds, *now, fx),
             WriteCmd::SetRole {
                 user,
                 conn: _,
@@ -782,7 +713,7 @@ impl Writer {
                 member,
                 role,
                 now,
-            } => self.set_role(user, group_id, member, *role, *now, fx),
+            } => groups::set_role(self, user, group_id, member, *role, *now, fx),
         }
     }
 
@@ -841,636 +772,6 @@ impl Writer {
             .get_mut(&key)
             .ok_or_else(|| OpError::internal("conversation cache lost an entry"))
     }
-
-    /// Store (or, in AVChatRoom, only produce) a GroupTips message in `group_id`.
-    fn group_tips(
-        &mut self,
-        group_id: &str,
-        op_user: &str,
-        tips: u8,
-        members: Vec<String>,
-        member_count: usize,
-        now: i64,
-    ) -> Result<Produced, OpError> {
-        let elem = GroupTipsElem {
-            group_id: group_id.to_string(),
-            tips_type: tips,
-            op_member: op_user.to_string(),
-            member_list: members,
-            member_count: member_count as u32,
-            member_change_info_list: Vec::new(),
-        };
-        self.group_tips_elem(group_id, op_user, elem, now)
-    }
-
-    fn group_tips_elem(
-        &mut self,
-        group_id: &str,
-        op_user: &str,
-        elem: GroupTipsElem,
-        now: i64,
-    ) -> Result<Produced, OpError> {
-        messages::tips(self, group_id, op_user, elem, now)
-    }
-
-    fn tips_effect(produced: &Produced, recipients: Arc<[String]>) -> Effect {
-        Effect::NewMessage {
-            recipients: Recipients::Roster(recipients),
-            except: None,
-            message: produced.body.clone(),
-            cursor: produced.pos,
-            unread_counted: false,
-        }
-    }
-
-    // ------------------------------------------------------------ groups
-
-    /// 10037 when `user` is already in as many groups as one user may be.
-    fn check_group_quota(&self, user: &str) -> Result<(), OpError> {
-        let cap = self.options.max_groups_per_user;
-        if cap == 0 {
-            return Ok(());
-        }
-        let n: i64 = self
-            .db
-            .prepare_cached("SELECT COUNT(*) FROM group_members WHERE user_id = ?1")?
-            .query_row([user], |r| r.get(0))?;
-        if n as usize >= cap {
-            return Err(OpError::new(
-                codes::ERR_SVR_GROUP_JOINED_LIMIT,
-                format!("user {user:?} is already in {n} groups; one user may be in at most {cap}"),
-            ));
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn create_group(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        group_type: GroupType,
-        name: &str,
-        group_id: Option<&str>,
-        members: &[GroupMemberSpec],
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        rules::check_group_name(name)?;
-        rules::check_initial_members(group_type, user, members)?;
-        self.check_group_quota(user)?;
-        let group_id = match group_id {
-            Some(id) if !id.is_empty() => {
-                rules::check_custom_group_id(group_type, id)?;
-                if queries::group_row(&self.db, id)?.is_some() {
-                    return Err(OpError::new(
-                        codes::ERR_SVR_GROUP_GROUPID_IN_USED,
-                        format!("group id {id:?} is already in use"),
-                    ));
-                }
-                id.to_string()
-            }
-            _ => {
-                let mut fresh = None;
-                for _ in 0..16 {
-                    let id = rules::generate_group_id(group_type);
-                    if queries::group_row(&self.db, &id)?.is_none() {
-                        fresh = Some(id);
-                        break;
-                    }
-                }
-                fresh.ok_or_else(|| OpError::internal("could not find a free group id"))?
-            }
-        };
-        let mut added: Vec<(String, u32)> = Vec::new();
-        for m in members {
-            if m.user_id == user || added.iter().any(|(u, _)| *u == m.user_id) {
-                continue;
-            }
-            if !self.user_exists(&m.user_id)? {
-                return Err(OpError::new(
-                    codes::ERR_SVR_GROUP_ACCOUNT_NOT_FOUND,
-                    format!(
-                        "user {:?} has no account (accounts are created at first login)",
-                        m.user_id
-                    ),
-                ));
-            }
-            self.check_group_quota(&m.user_id)?;
-            added.push((m.user_id.clone(), m.role));
-        }
-        if added.len() + 1 > group_type.member_cap() {
-            return Err(OpError::new(
-                codes::ERR_SVR_GROUP_FULL,
-                format!("too many members for a {group_type} group"),
-            ));
-        }
-        // All checks passed: write.
-        let key = group_key(&group_id);
-        self.db
-            .prepare_cached("INSERT INTO convs (key) VALUES (?1)")?
-            .execute([&key])?;
-        let conv_id = self.db.last_insert_rowid();
-        self.db
-            .prepare_cached(
-                "INSERT INTO groups (group_id, conv_id, type, name, owner, create_time) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                group_id,
-                conv_id,
-                group_type.as_str(),
-                name,
-                user,
-                now
-            ])?;
-        let mut g = GroupState {
-            group_id: group_id.clone(),
-            conv_id,
-            group_type,
-            dismissed: false,
-            last_seq: 0,
-            last_time: 0,
-            members: HashMap::new(),
-            roster: None,
-            send_bucket: None,
-        };
-        let everyone =
-            std::iter::once((user.to_string(), role::OWNER)).chain(added.iter().cloned());
-        for (member, member_role) in everyone {
-            let m = Member {
-                role: member_role,
-                join_seq: 1,
-                join_time: now,
-                mute_until: 0,
-            };
-            insert_member(&self.db, &group_id, &member, &m)?;
-            reset_group_conv_row(&self.db, &member, &g, 0, self.next_pos)?;
-            g.members.insert(member, m);
-        }
-        self.groups.insert(group_id.clone(), g);
-        let invited: Vec<String> = added.into_iter().map(|(u, _)| u).collect();
-        fx.push(group_event(
-            vec![user.to_string()],
-            Some(conn),
-            &group_id,
-            "joined",
-            user,
-            vec![user.to_string()],
-        ));
-        if !invited.is_empty() {
-            fx.push(group_event(
-                invited.clone(),
-                None,
-                &group_id,
-                "invited",
-                user,
-                invited,
-            ));
-        }
-        Ok(Data::json(&CreateGroupResult { group_id }))
-    }
-
-    fn join_group(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        group_id: &str,
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        if g.members.contains_key(user) {
-            return Err(OpError::new(
-                codes::ERR_SVR_GROUP_ALREADY_MEMBER,
-                format!("you are already a member of group {group_id:?}"),
-            ));
-        }
-        if !g.group_type.can_apply_to_join() {
-            return Err(OpError::denied(format!(
-                "{} groups are invite-only: ask a member to invite you to {group_id:?}",
-                g.group_type
-            )));
-        }
-        g.check_room(1)?;
-        self.check_group_quota(user)?;
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        // Public groups: the application is approved at once (termim has no approvers).
-        let m = Member {
-            role: role::MEMBER,
-            join_seq: g.last_seq + 1,
-            join_time: now,
-            mute_until: 0,
-        };
-        insert_member(&self.db, group_id, user, &m)?;
-        reset_group_conv_row(&self.db, user, g, m.join_seq - 1, self.next_pos)?;
-        g.members.insert(user.to_string(), m);
-        g.roster = None;
-        let roster = g.roster();
-        let count = g.members.len();
-        let tips = self.group_tips(
-            group_id,
-            user,
-            tips_type::JOIN,
-            vec![user.to_string()],
-            count,
-            now,
-        )?;
-        fx.push(Self::tips_effect(&tips, roster));
-        fx.push(group_event(
-            vec![user.to_string()],
-            Some(conn),
-            group_id,
-            "joined",
-            user,
-            vec![user.to_string()],
-        ));
-        Ok(Data::null())
-    }
-
-    fn quit_group(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        group_id: &str,
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        let me = g.member(user)?.clone();
-        if me.role == role::OWNER && !g.group_type.owner_may_quit() {
-            return Err(OpError::new(
-                codes::ERR_SVR_GROUP_OWNER_CANNOT_QUIT,
-                format!(
-                    "the owner cannot quit a {} group: dismiss it instead",
-                    g.group_type
-                ),
-            ));
-        }
-        if g.members.len() == 1 {
-            // The last member leaves: nothing remains to talk in.
-            self.dismiss(group_id)?;
-            fx.push(group_event(
-                vec![user.to_string()],
-                Some(conn),
-                group_id,
-                "quit",
-                user,
-                vec![user.to_string()],
-            ));
-            fx.extend(group_conversation_gone(
-                &[user.to_string()],
-                Some(conn),
-                group_id,
-            ));
-            return Ok(Data::null());
-        }
-        let roster_before = g.roster();
-        let count = g.members.len() - 1;
-        let tips = self.group_tips(
-            group_id,
-            user,
-            tips_type::QUIT,
-            vec![user.to_string()],
-            count,
-            now,
-        )?;
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        remove_member(&self.db, g, user)?;
-        g.members.remove(user);
-        g.roster = None;
-        if me.role == role::OWNER {
-            // A Work owner who quits hands the group to its longest-standing member.
-            let heir = g
-                .members
-                .iter()
-                .min_by(|a, b| {
-                    (a.1.join_seq, a.1.join_time, a.0).cmp(&(b.1.join_seq, b.1.join_time, b.0))
-                })
-                .map(|(u, _)| u.clone());
-            if let Some(heir) = heir {
-                self.db
-                    .prepare_cached("UPDATE groups SET owner = ?2 WHERE group_id = ?1")?
-                    .execute([group_id, &heir])?;
-                self.db
-                    .prepare_cached(
-                        "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
-                    )?
-                    .execute(params![group_id, heir, role::OWNER])?;
-                if let Some(m) = g.members.get_mut(&heir) {
-                    m.role = role::OWNER;
-                }
-            }
-        }
-        fx.push(Self::tips_effect(&tips, roster_before));
-        fx.push(group_event(
-            vec![user.to_string()],
-            Some(conn),
-            group_id,
-            "quit",
-            user,
-            vec![user.to_string()],
-        ));
-        fx.extend(group_conversation_gone(
-            &[user.to_string()],
-            Some(conn),
-            group_id,
-        ));
-        Ok(Data::null())
-    }
-
-    /// Mark a group dismissed and drop its memberships; returns the former members.
-    fn dismiss(&mut self, group_id: &str) -> Result<Vec<String>, OpError> {
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        let members: Vec<String> = g.members.keys().cloned().collect();
-        self.db
-            .prepare_cached("UPDATE groups SET dismissed = 1 WHERE group_id = ?1")?
-            .execute([group_id])?;
-        for m in &members {
-            remove_member(&self.db, g, m)?;
-        }
-        g.dismissed = true;
-        g.members.clear();
-        g.roster = None;
-        Ok(members)
-    }
-
-    fn dismiss_group(
-        &mut self,
-        user: &str,
-        conn: ConnId,
-        group_id: &str,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        if g.member(user)?.role != role::OWNER {
-            return Err(OpError::denied(format!(
-                "only the owner may dismiss group {group_id:?}"
-            )));
-        }
-        let members = self.dismiss(group_id)?;
-        let gone = group_conversation_gone(&members, Some(conn), group_id);
-        fx.push(group_event(
-            members,
-            Some(conn),
-            group_id,
-            "dismissed",
-            user,
-            Vec::new(),
-        ));
-        fx.extend(gone);
-        Ok(Data::null())
-    }
-
-    fn invite(
-        &mut self,
-        user: &str,
-        _conn: ConnId,
-        group_id: &str,
-        users: &[String],
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        if users.is_empty() {
-            return Err(OpError::group_invalid(
-                "userList is empty: nobody to invite",
-            ));
-        }
-        if users.len() > limits::GROUP_MEMBERS_PER_REQUEST_MAX {
-            return Err(OpError::group_invalid(format!(
-                "at most {} users per invitation; {} given",
-                limits::GROUP_MEMBERS_PER_REQUEST_MAX,
-                users.len()
-            )));
-        }
-        {
-            let g = live_group(&mut self.groups, &self.db, group_id)?;
-            let inviter = g.member(user)?;
-            rules::may_invite(g.group_type, inviter.role)?;
-        }
-        let mut results = Vec::with_capacity(users.len());
-        let mut added: Vec<String> = Vec::new();
-        for u in users {
-            let verdict = if !crate::model::is_valid_user_id(u)
-                || !self.user_exists(u)?
-                || self.check_group_quota(u).is_err()
-            {
-                member_op_result::FAIL
-            } else {
-                let g = live_group(&mut self.groups, &self.db, group_id)?;
-                if g.members.contains_key(u) || added.contains(u) {
-                    member_op_result::INVALID
-                } else if g.check_room(added.len() + 1).is_err() {
-                    member_op_result::OVERLIMIT
-                } else {
-                    added.push(u.clone());
-                    member_op_result::SUCC
-                }
-            };
-            results.push(GroupMemberOperationResult {
-                member_id: u.clone(),
-                result: verdict,
-            });
-        }
-        if !added.is_empty() {
-            let next_pos = self.next_pos;
-            let g = live_group(&mut self.groups, &self.db, group_id)?;
-            let join_seq = g.last_seq + 1;
-            for u in &added {
-                let m = Member {
-                    role: role::MEMBER,
-                    join_seq,
-                    join_time: now,
-                    mute_until: 0,
-                };
-                insert_member(&self.db, group_id, u, &m)?;
-                reset_group_conv_row(&self.db, u, g, join_seq - 1, next_pos)?;
-                g.members.insert(u.clone(), m);
-            }
-            g.roster = None;
-            let roster = g.roster();
-            let count = g.members.len();
-            let tips =
-                self.group_tips(group_id, user, tips_type::INVITE, added.clone(), count, now)?;
-            fx.push(Self::tips_effect(&tips, roster));
-            fx.push(group_event(
-                added.clone(),
-                None,
-                group_id,
-                "invited",
-                user,
-                added,
-            ));
-        }
-        Ok(Data::json(&results))
-    }
-
-    fn kick(
-        &mut self,
-        user: &str,
-        _conn: ConnId,
-        group_id: &str,
-        members: &[String],
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        if members.is_empty() {
-            return Err(OpError::group_invalid(
-                "memberList is empty: nobody to kick",
-            ));
-        }
-        if members.len() > limits::CONVERSATION_BATCH_MAX {
-            return Err(OpError::group_invalid(format!(
-                "at most {} members per kick; {} given",
-                limits::CONVERSATION_BATCH_MAX,
-                members.len()
-            )));
-        }
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        let actor_role = g.member(user)?.role;
-        let mut kicked: Vec<String> = Vec::new();
-        for m in members {
-            if m == user {
-                return Err(OpError::group_invalid(
-                    "you cannot kick yourself: use quitGroup to leave",
-                ));
-            }
-            let Some(target) = g.members.get(m) else {
-                return Err(OpError::group_invalid(format!(
-                    "{m:?} is not a member of group {group_id:?}"
-                )));
-            };
-            rules::may_kick(g.group_type, actor_role, target.role)?;
-            if !kicked.contains(m) {
-                kicked.push(m.clone());
-            }
-        }
-        let roster_before = g.roster();
-        let count = g.members.len() - kicked.len();
-        let tips = self.group_tips(
-            group_id,
-            user,
-            tips_type::KICKED,
-            kicked.clone(),
-            count,
-            now,
-        )?;
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        for m in &kicked {
-            remove_member(&self.db, g, m)?;
-            g.members.remove(m);
-        }
-        g.roster = None;
-        fx.push(Self::tips_effect(&tips, roster_before));
-        fx.push(group_event(
-            kicked.clone(),
-            None,
-            group_id,
-            "kicked",
-            user,
-            kicked.clone(),
-        ));
-        fx.extend(group_conversation_gone(&kicked, None, group_id));
-        Ok(Data::null())
-    }
-
-    /// The member `target` of `group_id`, for an op by `user` on someone else.
-    fn other_member(
-        &mut self,
-        user: &str,
-        group_id: &str,
-        target: &str,
-    ) -> Result<(GroupType, u32, u32), OpError> {
-        if target == user {
-            return Err(OpError::group_invalid(
-                "this operation is for other members, not yourself",
-            ));
-        }
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        let actor = g.member(user)?.role;
-        let Some(t) = g.members.get(target) else {
-            return Err(OpError::group_invalid(format!(
-                "{target:?} is not a member of group {group_id:?}"
-            )));
-        };
-        Ok((g.group_type, actor, t.role))
-    }
-
-    fn mute(
-        &mut self,
-        user: &str,
-        group_id: &str,
-        target: &str,
-        seconds: u32,
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let (group_type, actor, target_role) = self.other_member(user, group_id, target)?;
-        rules::may_mute(group_type, actor, target_role)?;
-        let until = rules::mute_end(now, seconds);
-        self.db
-            .prepare_cached(
-                "UPDATE group_members SET mute_until = ?3 WHERE group_id = ?1 AND user_id = ?2",
-            )?
-            .execute(params![group_id, target, until])?;
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        if let Some(m) = g.members.get_mut(target) {
-            m.mute_until = until;
-        }
-        let roster = g.roster();
-        let count = g.members.len();
-        // Mute and unmute differ in the tip itself, not only in the member list.
-        let elem = GroupTipsElem {
-            group_id: group_id.to_string(),
-            tips_type: tips_type::MEMBER_INFO_CHANGE,
-            op_member: user.to_string(),
-            member_list: vec![target.to_string()],
-            member_count: count as u32,
-            member_change_info_list: vec![crate::model::GroupMemberChangeInfo {
-                user_id: target.to_string(),
-                mute_time: seconds,
-                mute_until: if seconds == 0 { 0 } else { until },
-            }],
-        };
-        let tips = self.group_tips_elem(group_id, user, elem, now)?;
-        fx.push(Self::tips_effect(&tips, roster));
-        Ok(Data::null())
-    }
-
-    fn set_role(
-        &mut self,
-        user: &str,
-        group_id: &str,
-        target: &str,
-        new_role: u32,
-        now: i64,
-        fx: &mut Vec<Effect>,
-    ) -> Result<Data, OpError> {
-        let (group_type, actor, target_role) = self.other_member(user, group_id, target)?;
-        rules::may_set_role(group_type, actor, target_role, new_role)?;
-        if target_role == new_role {
-            return Ok(Data::null());
-        }
-        self.db
-            .prepare_cached(
-                "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
-            )?
-            .execute(params![group_id, target, new_role])?;
-        let g = live_group(&mut self.groups, &self.db, group_id)?;
-        if let Some(m) = g.members.get_mut(target) {
-            m.role = new_role;
-        }
-        let roster = g.roster();
-        let count = g.members.len();
-        let kind = if new_role == role::ADMIN {
-            tips_type::SET_ADMIN
-        } else {
-            tips_type::CANCEL_ADMIN
-        };
-        let tips = self.group_tips(group_id, user, kind, vec![target.to_string()], count, now)?;
-        fx.push(Self::tips_effect(&tips, roster));
-        Ok(Data::null())
-    }
 }
 
 /// The rules' view of the writer's transaction: reads through the writer's connection
@@ -1491,24 +792,23 @@ impl domain::Tx for Writer {
         ))
     }
 
-    fn group_head(&mut self, group_id: &str) -> Result<Option<(i64, Head)>, OpError> {
+    fn group(&mut self, group_id: &str) -> Result<Option<GroupView>, OpError> {
         match live_group(&mut self.groups, &self.db, group_id) {
-            Ok(g) => Ok(Some((
-                g.conv_id,
-                Head {
-                    seq: g.last_seq,
-                    time: g.last_time,
-                },
-            ))),
+            Ok(g) => Ok(Some(GroupView {
+                group_type: g.group_type,
+                conv_id: g.conv_id,
+                last_seq: g.last_seq,
+                member_count: g.members.len(),
+            })),
             Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    fn is_member(&mut self, group_id: &str, user: &str) -> Result<bool, OpError> {
+    fn member(&mut self, group_id: &str, user: &str) -> Result<Option<Member>, OpError> {
         match live_group(&mut self.groups, &self.db, group_id) {
-            Ok(g) => Ok(g.members.contains_key(user)),
-            Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(false),
+            Ok(g) => Ok(g.members.get(user).copied()),
+            Err(e) if e.code == codes::ERR_SVR_GROUP_NOT_FOUND => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -1752,5 +1052,130 @@ impl domain::Tx for Writer {
 
     fn roster(&mut self, group_id: &str) -> Result<Arc<[String]>, OpError> {
         Ok(live_group(&mut self.groups, &self.db, group_id)?.roster())
+    }
+
+    fn group_id_taken(&mut self, group_id: &str) -> Result<bool, OpError> {
+        Ok(queries::group_row(&self.db, group_id)?.is_some())
+    }
+
+    fn groups_of(&mut self, user: &str) -> Result<u64, OpError> {
+        let n: i64 = self
+            .db
+            .prepare_cached("SELECT COUNT(*) FROM group_members WHERE user_id = ?1")?
+            .query_row([user], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn members(&mut self, group_id: &str) -> Result<Vec<(String, Member)>, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        Ok(g.members.iter().map(|(u, m)| (u.clone(), *m)).collect())
+    }
+
+    fn create_group(
+        &mut self,
+        group_id: &str,
+        group_type: GroupType,
+        name: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<(), OpError> {
+        self.db
+            .prepare_cached("INSERT INTO convs (key) VALUES (?1)")?
+            .execute([&group_key(group_id)])?;
+        let conv_id = self.db.last_insert_rowid();
+        self.db
+            .prepare_cached(
+                "INSERT INTO groups (group_id, conv_id, type, name, owner, create_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                group_id,
+                conv_id,
+                group_type.as_str(),
+                name,
+                owner,
+                now
+            ])?;
+        self.groups.insert(
+            group_id.to_string(),
+            GroupState {
+                group_id: group_id.to_string(),
+                conv_id,
+                group_type,
+                dismissed: false,
+                last_seq: 0,
+                last_time: 0,
+                members: HashMap::new(),
+                roster: None,
+                send_bucket: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn add_member(&mut self, group_id: &str, user: &str, member: &Member) -> Result<(), OpError> {
+        let next_pos = self.next_pos;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        insert_member(&self.db, group_id, user, member)?;
+        reset_group_conv_row(&self.db, user, g, member.join_seq - 1, next_pos)?;
+        g.members.insert(user.to_string(), *member);
+        g.roster = None;
+        Ok(())
+    }
+
+    fn remove_member(&mut self, group_id: &str, user: &str) -> Result<(), OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        remove_member(&self.db, g, user)?;
+        g.members.remove(user);
+        g.roster = None;
+        Ok(())
+    }
+
+    fn set_owner(&mut self, group_id: &str, user: &str) -> Result<(), OpError> {
+        self.db
+            .prepare_cached("UPDATE groups SET owner = ?2 WHERE group_id = ?1")?
+            .execute([group_id, user])?;
+        domain::Tx::set_role(self, group_id, user, role::OWNER)
+    }
+
+    fn set_role(&mut self, group_id: &str, user: &str, new_role: u32) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![group_id, user, new_role])?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if let Some(m) = g.members.get_mut(user) {
+            m.role = new_role;
+        }
+        Ok(())
+    }
+
+    fn set_mute(&mut self, group_id: &str, user: &str, until: i64) -> Result<(), OpError> {
+        self.db
+            .prepare_cached(
+                "UPDATE group_members SET mute_until = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![group_id, user, until])?;
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        if let Some(m) = g.members.get_mut(user) {
+            m.mute_until = until;
+        }
+        Ok(())
+    }
+
+    fn dismiss(&mut self, group_id: &str) -> Result<Vec<String>, OpError> {
+        let g = live_group(&mut self.groups, &self.db, group_id)?;
+        let members: Vec<String> = g.members.keys().cloned().collect();
+        self.db
+            .prepare_cached("UPDATE groups SET dismissed = 1 WHERE group_id = ?1")?
+            .execute([group_id])?;
+        for m in &members {
+            remove_member(&self.db, g, m)?;
+        }
+        g.dismissed = true;
+        g.members.clear();
+        g.roster = None;
+        Ok(members)
     }
 }

@@ -148,14 +148,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| endpoint.layout.server_dir());
             init_logging(&data_dir, "server.log");
-            crate::server::serve_until_signal(crate::server::ServerConfig {
-                listen: args
-                    .listen
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
-                data_dir,
-                sdk_app_id: args.key.sdkappid,
-                secret_key: args.key.secret()?,
-            })
+            crate::server::serve_until_signal(
+                crate::server::ServerConfig {
+                    listen: args
+                        .listen
+                        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args::DEFAULT_PORT))),
+                    data_dir,
+                    sdk_app_id: args.key.sdkappid,
+                    secret_key: args.key.secret()?,
+                },
+                args.limits.options(),
+            )
             .await
         }
         Some(Command::Usersig(args)) => usersig(&conn, &cfg, args),

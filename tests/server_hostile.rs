@@ -106,6 +106,56 @@ async fn unknown_ops_and_ops_before_login() {
 }
 
 #[tokio::test]
+async fn error_answers_quote_at_most_a_little_of_the_input() {
+    let server = TestServer::start().await;
+    let mut c = server.connect().await;
+    let long = "q".repeat(20 * 1024);
+    let short = |what: &str, desc: &str, most: usize| {
+        assert!(
+            desc.len() <= most,
+            "{what}: a {} byte sentence: {}…",
+            desc.len(),
+            &desc[..200]
+        );
+    };
+    // Before login: 6014 names the op, cut to 64 bytes with an ellipsis.
+    let (code, desc) = c.call_err(&long, json!({})).await;
+    assert_eq!(code, 6014);
+    short("6014", &desc, 200);
+    assert!(desc.contains(&format!("\"{}\"…", "q".repeat(64))), "{desc}");
+    // An over-long userID: 7003, quoted as short.
+    let (code, desc) = c
+        .call_err("login", json!({"userID": long, "userSig": "x"}))
+        .await;
+    assert_eq!(code, 7003);
+    short("7003", &desc, 200);
+    c.call(
+        "login",
+        json!({"userID": "alice", "userSig": server.sig("alice")}),
+    )
+    .await;
+    // An unknown op: 20001.
+    let (code, desc) = c.call_err(&long, json!({})).await;
+    assert_eq!(code, 20001);
+    short("20001", &desc, 200);
+    // A parser's sentence that quotes a huge value is cut too (1 KiB at most).
+    let (code, desc) = c
+        .call_err(
+            "getHistoryMessageList",
+            json!({"conversationID": "c2c_bob", "getType": long}),
+        )
+        .await;
+    assert_eq!(code, 6017);
+    short("6017", &desc, 1030);
+    c.send_text(&format!(r#"{{"reqId": "{long}", "op": "ping"}}"#))
+        .await;
+    let r = read_response(&mut c).await;
+    assert_eq!(r["code"], 20001);
+    short("malformed", r["desc"].as_str().unwrap_or_default(), 1030);
+    c.call("ping", json!({})).await;
+}
+
+#[tokio::test]
 async fn oversized_frames_close_with_1009() {
     let server = TestServer::start().await;
     let mut c = server.login("alice").await;
@@ -343,7 +393,8 @@ async fn a_client_vanishing_mid_send_loses_nothing() {
 #[tokio::test]
 async fn a_consumer_that_cannot_keep_up_is_disconnected_and_others_are_served() {
     let server = TestServer::start_with(ServerOptions {
-        outbound_queue: 256,
+        // Room for a batch of 100 acks of 10 KB each (alice reads them a batch at a time).
+        max_queued_bytes: 2 << 20,
         // This test floods on purpose; the rate limits have their own tests.
         request_rate: None,
         group_send_rate: None,
@@ -361,18 +412,9 @@ async fn a_consumer_that_cannot_keep_up_is_disconnected_and_others_are_served() 
     const BATCH: usize = 100;
     let body = "z".repeat(10 * 1024);
     for batch in 0..N / BATCH {
-        let mut ids = Vec::new();
-        for i in 0..BATCH {
-            let id = format!("b{batch}-{i}");
-            ids.push(
-                alice
-                    .send_request("sendMessage", text_params(&id, "", "busy", &body))
-                    .await,
-            );
-        }
-        for id in ids {
-            assert_eq!(alice.response(id).await["code"], 0);
-        }
+        alice
+            .send_texts_pipelined("", "busy", &format!("b{batch}"), BATCH, &body)
+            .await;
         for _ in 0..BATCH {
             bob.expect_message().await;
         }

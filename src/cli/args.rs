@@ -2,8 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::server::ServerOptions;
 
 pub const DEFAULT_PORT: u16 = 7878;
 
@@ -92,6 +95,8 @@ pub struct ServeArgs {
     pub key: KeyArgs,
     #[command(flatten)]
     pub sig: SigLimitArgs,
+    #[command(flatten)]
+    pub limits: ServeLimits,
     /// Run as a data directory's embedded default (termim starts it so; see
     /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
     /// takes a free port.
@@ -120,15 +125,60 @@ pub struct SigLimitArgs {
 }
 
 impl SigLimitArgs {
-    /// The server options these flags set (the rest at their defaults).
-    pub fn server_options(&self) -> crate::server::ServerOptions {
+    /// `options` with the UserSig limits these flags set.
+    pub fn apply(&self, options: crate::server::ServerOptions) -> crate::server::ServerOptions {
         crate::server::ServerOptions {
             sig_verify: crate::usersig::VerifyOptions {
                 max_lifetime_secs: (self.max_sig_lifetime > 0).then_some(self.max_sig_lifetime),
                 clock_skew_secs: self.sig_clock_skew,
             },
             sig_grace: std::time::Duration::from_secs(self.sig_grace),
-            ..crate::server::ServerOptions::default()
+            ..options
+        }
+    }
+}
+
+/// What one client may hold of the server (docs/PROTOCOL.md, Limits). Behind a reverse
+/// proxy every client has the proxy's address: raise the per-address cap there.
+#[derive(Debug, Args)]
+pub struct ServeLimits {
+    /// Connections at once from one IP address, handshakes included; more are refused
+    /// (HTTP 503) and established ones are not touched.
+    #[arg(long, value_name = "N", default_value_t = ServerOptions::default().max_connections_per_ip,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections_per_ip: usize,
+    /// Connections at once in total (kept below the open file limit, which the server
+    /// raises to its hard limit).
+    #[arg(long, value_name = "N", default_value_t = ServerOptions::default().max_connections,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Seconds a client may take to complete the WebSocket handshake.
+    #[arg(long, value_name = "SECONDS",
+          default_value_t = ServerOptions::default().handshake_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub handshake_timeout: u64,
+    /// Seconds of silence (no frame, no pong) after which a logged-in connection is closed.
+    #[arg(long, value_name = "SECONDS",
+          default_value_t = ServerOptions::default().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Bytes of output queued for a client that reads too slowly before it is closed
+    /// (1008) to reconnect and sync.
+    #[arg(long, value_name = "BYTES", default_value_t = ServerOptions::default().max_queued_bytes,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_queued_bytes: usize,
+}
+
+impl ServeLimits {
+    /// The server's options with these limits.
+    pub fn options(&self) -> ServerOptions {
+        ServerOptions {
+            max_connections_per_ip: self.max_connections_per_ip,
+            max_connections: self.max_connections,
+            handshake_timeout: Duration::from_secs(self.handshake_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_queued_bytes: self.max_queued_bytes,
+            ..ServerOptions::default()
         }
     }
 }

@@ -157,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     sdk_app_id: args.key.sdkappid,
                     secret_key: args.key.secret()?,
                 },
-                args.sig.server_options(),
+                args.sig.apply(args.limits.options()),
             )
             .await
         }

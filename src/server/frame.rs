@@ -23,6 +23,43 @@ pub fn concat(parts: &[&str]) -> String {
     out
 }
 
+/// How much of a client's text an error sentence quotes ([`quoted`]).
+pub const QUOTE_MAX: usize = 64;
+/// The longest error sentence sent ([`capped`]).
+pub const DESC_MAX: usize = 1024;
+
+/// The first `max` bytes of `text` (cut at a character boundary), and whether it was cut.
+fn prefix(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// Client text to quote in an error sentence: in quotes, escaped, and cut to
+/// [`QUOTE_MAX`] bytes with an ellipsis, so a sentence never echoes more than that of what
+/// a client sent.
+pub fn quoted(text: &str) -> String {
+    match prefix(text, QUOTE_MAX) {
+        (whole, false) => format!("{whole:?}"),
+        (start, true) => format!("{start:?}…"),
+    }
+}
+
+/// An error sentence as sent: at most [`DESC_MAX`] bytes (the rest cut, with an
+/// ellipsis) — the last guard against a sentence that quotes a client at length (a
+/// parser's message quoting a huge value, say).
+pub fn capped(desc: String) -> String {
+    match prefix(&desc, DESC_MAX) {
+        (_, false) => desc,
+        (start, true) => format!("{start}…"),
+    }
+}
+
 /// A frame that is not a request: the answer goes back with `req_id` (0 when the frame
 /// has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,3 +203,27 @@ pub const STATELESS_CODES: &[i32] = &[
     codes::ERR_SVR_MSG_BODY_SIZE_LIMIT,
     codes::ERR_SVR_GROUP_INVALID_PARAMETERS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_is_escaped_and_cut_at_a_character() {
+        assert_eq!(quoted("fly"), r#""fly""#);
+        assert_eq!(quoted("a\"b\n"), r#""a\"b\n""#);
+        // 63 ASCII bytes, then a 3-byte character across the 64-byte mark.
+        let text = format!("{}你好", "x".repeat(63));
+        assert_eq!(quoted(&text), format!("\"{}\"…", "x".repeat(63)));
+        assert_eq!(quoted(&"y".repeat(64)), format!("\"{}\"", "y".repeat(64)));
+    }
+
+    #[test]
+    fn sentences_are_capped() {
+        assert_eq!(capped("short".into()), "short");
+        let long = "é".repeat(DESC_MAX);
+        let cut = capped(long);
+        assert!(cut.len() <= DESC_MAX + "…".len(), "{}", cut.len());
+        assert!(cut.ends_with('…'));
+    }
+}

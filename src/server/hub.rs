@@ -1,15 +1,16 @@
 //! Who is online, and fan-out: each committed effect is encoded once and the same
 //! shared frame is queued on every recipient connection.
 //!
-//! Every connection has a bounded outbound queue. Fan-out never waits: a connection whose
-//! queue is full cannot keep up, so it is disconnected (it resyncs from its cursor when it
-//! comes back) and everyone else is served on.
+//! Every connection has an outbound queue bounded in bytes (`max_queued_bytes`). Nothing
+//! ever waits for room in it — not fan-out, not the session: a frame that would take the
+//! queue past its budget disconnects the connection instead (it cannot keep up; it
+//! resyncs from its cursor when it comes back), and everyone else is served on.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::codes::close;
@@ -22,62 +23,106 @@ pub enum Outbound {
     Frame(Utf8Bytes),
     /// A WebSocket ping (heartbeat).
     Ping,
-    /// Send a close frame with this code and reason, then stop.
+    /// Send a close frame with this code and reason after what is queued, then stop.
     Close(u16, String),
 }
 
-/// The signals between a connection's session and its socket writer.
-#[derive(Default)]
+/// What a queued item costs the connection's budget: its bytes, plus what holding it in
+/// the queue costs, so that many small frames are bounded too.
+const ITEM_OVERHEAD: usize = 64;
+
+impl Outbound {
+    pub fn cost(&self) -> usize {
+        match self {
+            Outbound::Frame(f) => f.len() + ITEM_OVERHEAD,
+            Outbound::Ping => ITEM_OVERHEAD,
+            // A close is never refused for the budget, so it is not counted in it.
+            Outbound::Close(..) => 0,
+        }
+    }
+}
+
+/// Why a connection is being closed: the close code and reason.
+pub type CloseReason = (u16, String);
+
+/// The signals between a connection's session, its socket writer, and whoever queues
+/// frames on it.
 pub struct Signals {
-    /// Set when the connection must go (too slow, silent); wakes the socket writer.
-    kill: Notify,
-    killed: AtomicBool,
-    /// The close code and reason the writer tries to send when killed.
-    why: Mutex<Option<(u16, String)>>,
+    /// Set once when the connection must go at once (too slow, silent); the writer drops
+    /// what is queued and sends this close frame, the session stops reading.
+    kill: watch::Sender<Option<CloseReason>>,
+    /// The budget's account: the cost of every item queued and not yet written out.
+    queued: AtomicUsize,
     /// Wakes the session when the socket writer has stopped.
     pub gone: Notify,
 }
 
-impl Signals {
-    /// Stop the connection at once: the writer drops what is queued, tries to send a close
-    /// frame (briefly), and ends.
-    pub fn kill(&self, code: u16, reason: &str) {
-        if !self.killed.swap(true, Ordering::AcqRel) {
-            if let Ok(mut why) = self.why.lock() {
-                *why = Some((code, reason.to_string()));
-            }
-            self.kill.notify_one();
+impl Default for Signals {
+    fn default() -> Self {
+        Self {
+            kill: watch::Sender::new(None),
+            queued: AtomicUsize::new(0),
+            gone: Notify::new(),
         }
     }
+}
 
-    /// Why the connection was killed.
-    pub fn why(&self) -> Option<(u16, String)> {
-        self.why.lock().ok().and_then(|w| w.clone())
+impl Signals {
+    /// Stop the connection at once: the writer drops what is queued, finishes the frame
+    /// it is writing, sends a close frame (within the close timeout), and ends. The first
+    /// reason given wins.
+    pub fn kill(&self, code: u16, reason: &str) {
+        self.kill.send_if_modified(|why| {
+            if why.is_some() {
+                return false;
+            }
+            *why = Some((code, reason.to_string()));
+            true
+        });
     }
 
     pub fn killed(&self) -> bool {
-        self.killed.load(Ordering::Acquire)
+        self.kill.borrow().is_some()
     }
 
-    pub async fn kill_requested(&self) {
-        self.kill.notified().await
+    /// Wait until the connection is killed; why.
+    pub async fn until_killed(&self) -> CloseReason {
+        let mut rx = self.kill.subscribe();
+        let why = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| w.clone());
+        match why {
+            Some(why) => why,
+            // The sender lives as long as `self`: unreachable, but never wake for nothing.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Items of this total cost have been written out (or dropped).
+    pub fn written(&self, cost: usize) {
+        self.queued.fetch_sub(cost, Ordering::AcqRel);
     }
 }
 
 /// A connection as the hub sees it: its outbound queue. The socket writer holds only the
-/// signals, so the queue closes (and the writer ends) when the session drops this.
+/// signals, so the queue closes (and the writer ends) when the last holder drops this.
 pub struct Conn {
     pub id: ConnId,
-    tx: mpsc::Sender<Outbound>,
+    tx: mpsc::UnboundedSender<Outbound>,
     signals: Arc<Signals>,
+    /// `max_queued_bytes`.
+    budget: usize,
 }
 
 impl Conn {
-    pub fn new(id: ConnId, tx: mpsc::Sender<Outbound>) -> Self {
+    pub fn new(id: ConnId, tx: mpsc::UnboundedSender<Outbound>, budget: usize) -> Self {
         Self {
             id,
             tx,
             signals: Arc::new(Signals::default()),
+            budget,
         }
     }
 
@@ -85,35 +130,56 @@ impl Conn {
         self.signals.clone()
     }
 
-    /// Queue a push without waiting; a full queue disconnects the connection.
-    pub fn push(&self, frame: &Utf8Bytes) {
-        match self.tx.try_send(Outbound::Frame(frame.clone())) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.signals.killed() {
-                    tracing::info!(
-                        conn = self.id,
-                        "disconnecting a connection that cannot keep up"
-                    );
-                }
-                self.signals.kill(
-                    close::POLICY,
-                    "too slow: reconnect and sync from your cursor",
-                );
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+    /// Queue a frame or a ping without waiting. One that would take the queue past the
+    /// budget (unless the queue is empty) kills the connection instead: it cannot keep up.
+    /// `false` when the item was not queued.
+    fn queue(&self, item: Outbound) -> bool {
+        if self.signals.killed() {
+            return false;
         }
+        let cost = item.cost();
+        let before = self.signals.queued.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before + cost > self.budget {
+            self.signals.written(cost);
+            tracing::info!(
+                conn = self.id,
+                queued = before,
+                "disconnecting a connection that cannot keep up"
+            );
+            self.signals.kill(
+                close::POLICY,
+                &format!(
+                    "too slow: over {} bytes queued; reconnect and sync from your cursor",
+                    self.budget
+                ),
+            );
+            return false;
+        }
+        if self.tx.send(item).is_err() {
+            self.signals.written(cost);
+            return false;
+        }
+        true
     }
 
-    /// Queue a heartbeat ping unless the queue is full (then the connection is slow, and
-    /// the push that finds it full disconnects it).
+    /// Queue a response or a push (see [`Self::queue`]): never waits.
+    pub fn send(&self, frame: Utf8Bytes) -> bool {
+        self.queue(Outbound::Frame(frame))
+    }
+
+    /// Queue a push shared with other connections.
+    pub fn push(&self, frame: &Utf8Bytes) {
+        self.send(frame.clone());
+    }
+
+    /// Queue a heartbeat ping.
     pub fn ping(&self) {
-        let _ = self.tx.try_send(Outbound::Ping);
+        self.queue(Outbound::Ping);
     }
 
-    /// Queue a response, waiting for room (the session's own pace).
-    pub async fn send(&self, item: Outbound) -> bool {
-        self.tx.send(item).await.is_ok()
+    /// Queue a close frame after what is queued (whatever the budget says).
+    pub fn close(&self, code: u16, reason: String) -> bool {
+        self.tx.send(Outbound::Close(code, reason)).is_ok()
     }
 }
 

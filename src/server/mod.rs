@@ -46,6 +46,7 @@ use tokio::task::JoinHandle;
 use crate::usersig::AppKey;
 use hub::Hub;
 pub use limits::Rate;
+pub use net::raise_open_file_limit;
 use store::sqlite::SqliteStore;
 use store::{Store, StoreOptions};
 
@@ -80,11 +81,21 @@ pub struct ServerOptions {
     /// How often the server pings each logged-in connection (WebSocket ping).
     pub heartbeat_interval: Duration,
     /// A logged-in connection from which nothing (no frame, no pong) arrived for this
-    /// long is closed (1008) and forgotten.
+    /// long is closed (1008) and forgotten: a deadline reset by every frame, not a check
+    /// on the ping tick.
     pub idle_timeout: Duration,
-    /// Frames queued per connection before it counts as too slow and is disconnected.
-    /// Larger than one commit batch (1024 commands), so a burst alone never trips it.
-    pub outbound_queue: usize,
+    /// Bytes of output (responses and pushes) queued per connection and not yet written to
+    /// its socket. A frame that would take the queue past it closes the connection (1008,
+    /// too slow): it reconnects and syncs from its cursor. A frame alone always fits.
+    pub max_queued_bytes: usize,
+    /// Connections open at once from one IP address (handshakes included). Beyond it a
+    /// new connection is refused at once (HTTP 503); established ones are not touched.
+    pub max_connections_per_ip: usize,
+    /// Connections open at once, all addresses together (also kept below the process's
+    /// file descriptor limit). Beyond it a new connection is refused at once.
+    pub max_connections: usize,
+    /// How long a client may take to complete the WebSocket handshake.
+    pub handshake_timeout: Duration,
     /// Requests of one connection in progress at once; beyond that the socket is not read.
     pub max_in_flight: usize,
     /// At shutdown, how long connections get to finish what they started.
@@ -108,7 +119,10 @@ impl Default for ServerOptions {
             max_groups_per_user: DEFAULT_MAX_GROUPS_PER_USER,
             heartbeat_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
-            outbound_queue: 4096,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            max_connections_per_ip: 64,
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(5),
             max_in_flight: 256,
             shutdown_grace: Duration::from_secs(5),
             sig_verify: crate::usersig::VerifyOptions::default(),
@@ -125,6 +139,9 @@ pub const DEFAULT_SIG_GRACE: Duration = Duration::from_secs(60);
 /// of what the server can do (tens of thousands a second), while a scripted bulk send or a
 /// client catching up never meets it.
 pub const DEFAULT_REQUEST_RATE: Rate = Rate::new(500, 1000);
+/// Per connection: 8 MiB of output waiting for a client that reads too slowly. Larger than
+/// any one answer (a history page of 500 messages of 12 KB is about 6 MB).
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 8 << 20;
 /// Per group: 40 messages a second (Tencent's limit), bursts of 40.
 pub const DEFAULT_GROUP_SEND_RATE: Rate = Rate::new(40, 40);
 /// Read marks, pins, deletes and custom data per user: 20 a second, bursts of 50 (a client
@@ -269,6 +286,7 @@ pub async fn serve_until_signal(
     config: ServerConfig,
     options: ServerOptions,
 ) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let handle = start_with_options(config, options).await?;
     eprintln!(
         "termim server listening on {} (SDKAppID {})",

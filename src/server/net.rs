@@ -1,6 +1,9 @@
-//! Sockets: the accept loop, the WebSocket settings, and each connection's writer task.
+//! Sockets: the accept loop and its connection caps, the WebSocket settings, and each
+//! connection's writer task.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::SinkExt;
@@ -11,20 +14,21 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use crate::model::limits;
-use crate::protocol::codes::close;
-use crate::server::Shared;
-use crate::server::hub::{Conn, Outbound, Signals};
+use crate::server::hub::{CloseReason, Conn, Outbound, Signals};
 use crate::server::session::Session;
+use crate::server::{ServerOptions, Shared};
 
-/// How long a client may take to complete the WebSocket handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the writer tries to say goodbye to a connection that stopped reading.
-const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Once a connection is being closed (a close frame queued, or killed): how long writing
+/// the close frame and reading the peer's answer may take before the socket is dropped.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Frames written before the socket is flushed.
 const WRITE_BATCH: usize = 64;
+/// File descriptors kept for everything but client connections (the database, its
+/// read connections, the listener).
+const FD_RESERVE: usize = 256;
 
 /// Small buffers (≈10× less memory per connection than tungstenite's defaults, see
 /// reference/server-anchors.md §1.10) and a 64 KiB cap on frames and messages.
@@ -38,12 +42,102 @@ pub fn ws_config() -> WebSocketConfig {
 
 pub type WsSink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
+/// The connection caps: connections open now (handshakes included), in total and per IP
+/// address.
+struct Admission {
+    max_total: usize,
+    max_per_ip: usize,
+    open: Mutex<OpenConnections>,
+}
+
+#[derive(Default)]
+struct OpenConnections {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// A connection's place under the caps, given back when it is dropped.
+struct Slot {
+    admission: Arc<Admission>,
+    ip: IpAddr,
+}
+
+impl Admission {
+    fn new(options: &ServerOptions) -> Self {
+        let mut max_total = options.max_connections.max(1);
+        if let Some(fds) = open_file_limit() {
+            // Past the descriptor limit, accept() fails and so would the database's
+            // files: refuse clients before that.
+            let room = fds.saturating_sub(FD_RESERVE.min(fds / 2)).max(1);
+            if room < max_total {
+                tracing::warn!(
+                    "the open file limit ({fds}) allows {room} connections, not the {max_total} configured"
+                );
+                max_total = room;
+            }
+        }
+        Self {
+            max_total,
+            max_per_ip: options.max_connections_per_ip.max(1),
+            open: Mutex::default(),
+        }
+    }
+
+    /// A slot for a connection from `ip`, or why there is none.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, &'static str> {
+        let ip = ip.to_canonical();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.total >= self.max_total {
+            return Err("the server has too many connections; retry later");
+        }
+        let from_ip = open.per_ip.entry(ip).or_default();
+        if *from_ip >= self.max_per_ip {
+            return Err("too many connections from your address; close some and retry");
+        }
+        *from_ip += 1;
+        open.total += 1;
+        Ok(Slot {
+            admission: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .admission
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Turn away a connection over a cap without spending anything on it: an HTTP 503 if the
+/// socket takes it at once (it has room: nothing was written to it yet), then close.
+fn refuse(stream: TcpStream, why: &str) {
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{why}\n",
+        why.len() + 1
+    );
+    let _ = stream.try_write(response.as_bytes());
+}
+
 /// Accept connections until shutdown, then wait for the sessions to finish.
 pub async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let admission = Arc::new(Admission::new(&shared.options));
     let mut sessions = JoinSet::new();
     loop {
         tokio::select! {
@@ -54,10 +148,21 @@ pub async fn accept_loop(
             }
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    sessions.spawn(serve_connection(stream, shared.clone(), shutdown.clone()));
-                }
+                Ok((stream, peer)) => match admission.admit(peer.ip()) {
+                    Ok(slot) => {
+                        let _ = stream.set_nodelay(true);
+                        sessions.spawn(serve_connection(
+                            stream,
+                            slot,
+                            shared.clone(),
+                            shutdown.clone(),
+                        ));
+                    }
+                    Err(why) => {
+                        tracing::debug!("refused a connection from {peer}: {why}");
+                        refuse(stream, why);
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
@@ -67,8 +172,8 @@ pub async fn accept_loop(
         }
     }
     drop(listener);
-    // Sessions answer what is in flight (≤ grace), then wait for the close handshake.
-    let grace = shared.options.shutdown_grace + Duration::from_secs(3);
+    // Sessions answer what is in flight (≤ grace), then close (≤ CLOSE_TIMEOUT).
+    let grace = shared.options.shutdown_grace + CLOSE_TIMEOUT + Duration::from_secs(1);
     let drained = tokio::time::timeout(grace, async {
         while sessions.join_next().await.is_some() {}
     })
@@ -79,9 +184,15 @@ pub async fn accept_loop(
     }
 }
 
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    slot: Slot,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _slot = slot;
     let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config()));
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+    let ws = match tokio::time::timeout(shared.options.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!("WebSocket handshake failed: {e}");
@@ -90,11 +201,67 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, shutdown: watc
         Err(_) => return,
     };
     let (sink, stream) = ws.split();
-    let (tx, rx) = mpsc::channel(shared.options.outbound_queue.max(1));
-    let conn = Arc::new(Conn::new(shared.hub.next_conn_id(), tx));
-    let writer = tokio::spawn(write_loop(sink, rx, conn.signals()));
-    Session::new(shared, conn).run(stream, shutdown).await;
-    let _ = writer.await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Conn::new(
+        shared.hub.next_conn_id(),
+        tx,
+        shared.options.max_queued_bytes,
+    ));
+    let mut writer = tokio::spawn(write_loop(sink, rx, conn.signals()));
+    let close_deadline = Session::new(shared, conn).run(stream, shutdown).await;
+    // A writer still stuck on a socket that does not read when the close time is up is
+    // dropped, and the socket with it.
+    if tokio::time::timeout_at(close_deadline, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}
+
+/// The process's open file limit (soft), if it has one.
+#[cfg(unix)]
+fn open_file_limit() -> Option<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    usize::try_from(limit.rlim_cur).ok()
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<usize> {
+    None
+}
+
+/// Raise the process's open file limit to its hard limit (each connection is a file
+/// descriptor; the usual soft limit of 1024 would cap the server far below
+/// `max_connections`). Best effort: a refusal leaves the limit as it was.
+pub fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit / setrlimit only read and write the struct they are given.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                limit.rlim_cur = limit.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    tracing::debug!("could not raise the open file limit");
+                }
+            }
+        }
+    }
 }
 
 fn close_message(code: u16, reason: &str) -> Message {
@@ -109,50 +276,69 @@ fn close_message(code: u16, reason: &str) -> Message {
     }))
 }
 
-/// Write queued frames to the socket, batching flushes, until the queue closes, a close
-/// is requested, or the connection is killed for being too slow.
-async fn write_loop(mut sink: WsSink, mut rx: mpsc::Receiver<Outbound>, signals: Arc<Signals>) {
-    let work = async {
-        while let Some(item) = rx.recv().await {
-            let mut closing = None;
+/// Write what is queued to the socket until a close is written, the queue closes, the
+/// socket fails, or the connection is killed — then the close frame (if any), within
+/// [`CLOSE_TIMEOUT`].
+async fn write_loop(
+    mut sink: WsSink,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    signals: Arc<Signals>,
+) {
+    let ended = tokio::select! {
+        ended = write_queued(&mut sink, &mut rx, &signals) => ended,
+        why = signals.until_killed() => Ok(Some(why)),
+    };
+    // Nothing more is written: free what is queued now, not when the socket goes.
+    rx.close();
+    while rx.try_recv().is_ok() {}
+    match ended {
+        // tungstenite keeps a frame it has begun in its buffer whole, so even after a kill
+        // in the middle of a write the close frame follows whole frames: the peer reads
+        // what it had room for, then the close code.
+        Ok(Some((code, reason))) => {
+            let close = sink.send(close_message(code, &reason));
+            match tokio::time::timeout(CLOSE_TIMEOUT, close).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!("the close frame was not written: {e}"),
+                Err(_) => tracing::debug!("the peer did not take the close frame in time"),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!("connection write ended: {e}"),
+    }
+    signals.gone.notify_one();
+}
+
+/// Write queued items, flushing in batches, until a close is queued (its code and reason)
+/// or the queue closes. The budget is credited once a batch is flushed.
+async fn write_queued(
+    sink: &mut WsSink,
+    rx: &mut mpsc::UnboundedReceiver<Outbound>,
+    signals: &Signals,
+) -> Result<Option<CloseReason>, tungstenite::Error> {
+    while let Some(first) = rx.recv().await {
+        let (mut cost, mut written, mut next) = (0, 0, Some(first));
+        let mut closing = None;
+        while let Some(item) = next.take() {
+            cost += item.cost();
             match item {
                 Outbound::Frame(f) => sink.feed(Message::Text(f)).await?,
                 Outbound::Ping => sink.feed(Message::Ping(Default::default())).await?,
-                Outbound::Close(code, reason) => closing = Some((code, reason)),
-            }
-            let mut n = 1;
-            while closing.is_none() && n < WRITE_BATCH {
-                match rx.try_recv() {
-                    Ok(Outbound::Frame(f)) => sink.feed(Message::Text(f)).await?,
-                    Ok(Outbound::Ping) => sink.feed(Message::Ping(Default::default())).await?,
-                    Ok(Outbound::Close(code, reason)) => closing = Some((code, reason)),
-                    Err(_) => break,
+                Outbound::Close(code, reason) => {
+                    closing = Some((code, reason));
+                    break;
                 }
-                n += 1;
             }
-            sink.flush().await?;
-            if let Some((code, reason)) = closing {
-                sink.send(close_message(code, &reason)).await?;
-                return Ok(());
+            written += 1;
+            if written < WRITE_BATCH {
+                next = rx.try_recv().ok();
             }
         }
-        Ok::<(), tokio_tungstenite::tungstenite::Error>(())
-    };
-    let killed = tokio::select! {
-        result = work => {
-            if let Err(e) = result {
-                tracing::debug!("connection write ended: {e}");
-            }
-            false
+        sink.flush().await?;
+        signals.written(cost);
+        if closing.is_some() {
+            return Ok(closing);
         }
-        _ = signals.kill_requested() => true,
-    };
-    if killed {
-        let (code, reason) = signals
-            .why()
-            .unwrap_or((close::POLICY, "closed by the server".to_string()));
-        let _ =
-            tokio::time::timeout(SLOW_CLOSE_TIMEOUT, sink.send(close_message(code, &reason))).await;
     }
-    signals.gone.notify_one();
+    Ok(None)
 }

@@ -123,6 +123,11 @@ impl RawClient {
         let (ws, _) = within("connect", tokio_tungstenite::connect_async(url))
             .await
             .expect("websocket connects");
+        Self::from_stream(ws)
+    }
+
+    /// A client on a WebSocket connected by other means.
+    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
         Self {
             ws,
             next_req: 0,
@@ -342,6 +347,30 @@ impl RawClient {
             .call("sendMessage", text_params(id, receiver, group, text))
             .await;
         data["message"].clone()
+    }
+
+    /// Send `n` text messages without waiting for each ack (ids `{prefix}-{i}`), then
+    /// check every ack.
+    pub async fn send_texts_pipelined(
+        &mut self,
+        receiver: &str,
+        group: &str,
+        prefix: &str,
+        n: usize,
+        text: &str,
+    ) {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = format!("{prefix}-{i}");
+            ids.push(
+                self.send_request("sendMessage", text_params(&id, receiver, group, text))
+                    .await,
+            );
+        }
+        for id in ids {
+            let answer = self.response(id).await;
+            assert_eq!(answer["code"], 0, "{answer}");
+        }
     }
 
     pub async fn history(&mut self, conversation_id: &str, count: u32) -> Vec<Value> {

@@ -63,9 +63,16 @@ pub struct ServeArgs {
     /// sendMessage per second per group (burst: the same); 0 = unlimited.
     #[arg(long)]
     pub group_rate: Option<u32>,
-    /// Frames queued per connection before it counts as too slow.
+    /// Bytes of output queued per connection before it counts as too slow.
     #[arg(long)]
-    pub outbound_queue: Option<usize>,
+    pub max_queued_bytes: Option<usize>,
+    /// Connections at once from one address. Default: no cap (the load generator opens
+    /// all its connections from one address).
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Connections at once in total. Default: no cap but the open file limit.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -27,9 +27,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let options = ServerOptions {
         request_rate: rate(args.request_rate, 2, defaults.request_rate),
         group_send_rate: rate(args.group_rate, 1, defaults.group_send_rate),
-        outbound_queue: args.outbound_queue.unwrap_or(defaults.outbound_queue),
+        max_queued_bytes: args.max_queued_bytes.unwrap_or(defaults.max_queued_bytes),
+        max_connections_per_ip: args.max_connections_per_ip.unwrap_or(usize::MAX),
+        max_connections: args.max_connections.unwrap_or(usize::MAX),
         ..defaults
     };
+    server::raise_open_file_limit();
     let handle = server::start_with_options(
         ServerConfig {
             listen: args.listen,

@@ -86,7 +86,10 @@ pub async fn route(ctx: &Ctx, op_name: &str, params: Params<'_>) -> Handled {
 pub fn unknown_op(name: &str) -> OpError {
     OpError::new(
         codes::ERR_SVR_COMM_INVALID_REQUEST,
-        format!("unknown op {name:?}: docs/PROTOCOL.md lists the ops this server serves"),
+        format!(
+            "unknown op {}: docs/PROTOCOL.md lists the ops this server serves",
+            crate::server::frame::quoted(name)
+        ),
     )
 }
 
@@ -97,16 +100,17 @@ pub fn parse<P: DeserializeOwned>(op_name: &str, params: Params<'_>) -> Result<P
         .map_err(|e| OpError::invalid(format!("invalid params for {op_name}: {e}")))
 }
 
-/// Queue a write; its response is queued on the connection after the commit. Waits while
-/// the connection already has its maximum of writes in progress (the socket is not read
-/// meanwhile: backpressure on a client that pipelines without bound).
+/// Queue a write; its response is queued on the connection after the commit. A connection
+/// has at most `max_in_flight` writes in progress: the session does not read the socket
+/// while none is free (backpressure on a client that pipelines without bound), so this
+/// does not wait for a permit.
 async fn write(ctx: &Ctx, cmd: WriteCmd) -> Handled {
     let Ok(permit) = ctx.writes_in_flight.clone().acquire_owned().await else {
         return Handled::Now(Err(OpError::internal("the connection is closing")));
     };
     let (conn, req_id) = (ctx.conn.clone(), ctx.req_id);
     let reply = Reply::Call(Box::new(move |result| {
-        conn.push(&encode_response(req_id, result));
+        conn.send(encode_response(req_id, result));
         drop(permit);
     }));
     match ctx.shared.store.submit(WriteRequest { cmd, reply }).await {

@@ -944,3 +944,30 @@ async fn history_the_cache_lacks_comes_from_the_server() {
             .contains(&"only bob".to_string())
     );
 }
+
+/// Conversation changes are rated per user (-20009 with when to retry); the SDK waits as
+/// told and sends them again, so a burst of pins and read marks from an app goes through.
+#[tokio::test]
+async fn conversation_changes_over_the_users_rate_are_retried_by_the_sdk() {
+    let server = TestServer::start_with(termim::server::ServerOptions {
+        conversation_write_rate: Some(termim::server::Rate::new(10, 1)),
+        ..Default::default()
+    })
+    .await;
+    let alice = server.client("alice").await;
+    let bob = server.client("bob").await;
+    bob.send_text("alice", "hi").await;
+    // Burst 1: without the SDK's waits the second change would be refused.
+    for i in 0..4u32 {
+        alice
+            .tim
+            .pin_conversation("c2c_bob", i.is_multiple_of(2))
+            .await
+            .unwrap_or_else(|e| panic!("pin {i}: {e:?}"));
+    }
+    alice
+        .tim
+        .clean_conversation_unread_message_count("c2c_bob", 0, 0)
+        .await
+        .expect("clean after waiting for the rate");
+}

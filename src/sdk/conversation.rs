@@ -111,7 +111,7 @@ impl Tim {
             check_id(conversation_id)?;
         }
         inner
-            .request(
+            .request_idempotent(
                 op::CLEAN_CONVERSATION_UNREAD_MESSAGE_COUNT,
                 json!({
                     "conversationID": conversation_id,
@@ -140,7 +140,7 @@ impl Tim {
         inner.check_logged_in()?;
         check_id(conversation_id)?;
         inner
-            .request(
+            .request_idempotent(
                 op::PIN_CONVERSATION,
                 json!({ "conversationID": conversation_id, "isPinned": is_pinned }),
             )
@@ -157,7 +157,7 @@ impl Tim {
         inner.check_logged_in()?;
         check_id(conversation_id)?;
         inner
-            .request(
+            .request_idempotent(
                 op::DELETE_CONVERSATION,
                 json!({ "conversationID": conversation_id }),
             )
@@ -203,7 +203,7 @@ impl Tim {
             return Err(TimError::invalid("the conversation list is empty"));
         }
         let data = inner
-            .request(
+            .request_idempotent(
                 op::SET_CONVERSATION_CUSTOM_DATA,
                 json!({ "conversationIDList": conversation_ids, "customData": custom_data }),
             )

@@ -316,6 +316,31 @@ impl Inner {
             .await
     }
 
+    /// A request that may be repeated without changing its outcome (a conversation change):
+    /// when the server refuses it for a rate (-20009) and says when to retry, wait that
+    /// long (at most 2 s each time) and send it again, a few times, before giving up.
+    async fn request_idempotent(
+        &self,
+        op: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, TimError> {
+        const RETRIES: usize = 3;
+        let mut tries = 0;
+        loop {
+            match self.request(op, params.clone()).await {
+                Err(e)
+                    if e.code == crate::protocol::codes::ERR_SVR_COMM_FREQUENCY_LIMIT
+                        && tries < RETRIES =>
+                {
+                    tries += 1;
+                    let wait = e.retry_after_ms.unwrap_or(100).clamp(1, 2000);
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn emit_changes(&self, changes: Vec<cache::ConvChange>) {
         let (new, changed): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| c.is_new);
         if !new.is_empty() {

@@ -196,8 +196,13 @@ pub fn build_conversation(
     conv.orderkey = row.activated;
     if let Some((pos, body)) = last {
         conv.orderkey = conv.orderkey.max(pos);
-        let message: Message = serde_json::from_str(&body)
-            .map_err(|e| OpError::internal(format!("stored message does not parse: {e}")))?;
+        let message: Message = serde_json::from_str(&body).map_err(|e| {
+            tracing::error!(
+                "conversation {}: its last message does not parse: {e}",
+                row.conv
+            );
+            OpError::internal("a stored message could not be read; retry later")
+        })?;
         conv.last_message = Some(Box::new(message));
     }
     conv.unread_count = if row.stores_nothing() {

@@ -91,6 +91,7 @@ mod group;
 mod message;
 mod search;
 mod session;
+mod tls;
 mod transport;
 
 use std::collections::HashSet;
@@ -120,8 +121,13 @@ use transport::Transport;
 /// Where to connect and where the caches live (`<data_dir>/<userID>/<SDKAppID>/cache.db`).
 #[derive(Debug, Clone)]
 pub struct SdkConfig {
+    /// `ws://host:port`, or `wss://host:port` for TLS (the certificate verified against
+    /// the system's roots and `ca_cert_pem`).
     pub server_url: String,
     pub data_dir: PathBuf,
+    /// A private CA to trust for `wss://` besides the system's roots (PEM text, one or
+    /// more certificates).
+    pub ca_cert_pem: Option<String>,
 }
 
 /// `V2TimSDKListener`'s connection states.
@@ -505,7 +511,8 @@ impl Tim {
         let cache = Cache::open(&path, user_id)?;
         cache.mark_server(sdk_app_id)?;
         let cursor = cache.cursor()?;
-        let transport = Transport::new(&config.server_url);
+        let tls = tls::for_url(&config.server_url, config.ca_cert_pem.as_deref())?;
+        let transport = Transport::new(&config.server_url, tls);
         let (state, _) = watch::channel(ConnectionState::Connecting);
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -674,6 +681,7 @@ mod tests {
             SdkConfig {
                 server_url: String::new(),
                 data_dir: PathBuf::new(),
+                ca_cert_pem: None,
             },
             "",
             "",

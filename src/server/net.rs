@@ -18,6 +18,7 @@ use crate::protocol::codes::close;
 use crate::server::Shared;
 use crate::server::hub::{Conn, Outbound, Signals};
 use crate::server::session::Session;
+use crate::server::tls::{self, ServerStream};
 
 /// How long a client may take to complete the WebSocket handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +37,7 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(limits::FRAME_MAX))
 }
 
-pub type WsSink = SplitSink<WebSocketStream<TcpStream>, Message>;
+pub type WsSink = SplitSink<WebSocketStream<ServerStream>, Message>;
 
 /// Accept connections until shutdown, then wait for the sessions to finish.
 pub async fn accept_loop(
@@ -80,6 +81,10 @@ pub async fn accept_loop(
 }
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    // TLS (when configured) here, in the connection's own task, within its own timeout.
+    let Some(stream) = tls::wrap(stream, shared.tls.as_ref()).await else {
+        return;
+    };
     let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config()));
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, SplitStream, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
@@ -23,8 +22,9 @@ use crate::server::hub::{Conn, Outbound, Signals};
 use crate::server::limits::TokenBucket;
 use crate::server::ops::{self, Ctx, Handled};
 use crate::server::store::{Data, WriteCmd, WriteRequest};
+use crate::server::tls::ServerStream;
 
-type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+type WsStream = SplitStream<WebSocketStream<ServerStream>>;
 
 /// After sending a close frame, how long to wait for the peer's answer.
 const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);

@@ -93,6 +93,44 @@ async fn without_the_ca_the_certificate_is_refused_in_words() {
 }
 
 #[tokio::test]
+async fn an_sdk_opened_offline_says_why_each_connect_fails() {
+    let ca = TestCa::new("termim test CA");
+    let (server, _certs) = tls_server(
+        &ca.server_cert(&["127.0.0.1"]),
+        &ca,
+        ServerOptions::default(),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = termim::sdk::SdkConfig {
+        server_url: server.url(),
+        data_dir: dir.path().to_path_buf(),
+        ca_cert_pem: None,
+    };
+    let tim = termim::sdk::Tim::open(config, "alice", &server.sig("alice"))
+        .await
+        .expect("opens without the server");
+    let mut events = tim.add_listener();
+    let failed = tokio::time::timeout(BOUND, async {
+        loop {
+            match events.recv().await {
+                Some(termim::sdk::TimEvent::ConnectFailed(e)) => break e,
+                Some(_) => {}
+                None => panic!("events ended"),
+            }
+        }
+    })
+    .await
+    .expect("a ConnectFailed event");
+    assert_eq!(failed.code, codes::ERR_SDK_NET_DISCONNECT);
+    assert!(failed.desc.contains("(UnknownIssuer)"), "{}", failed.desc);
+    assert_ne!(
+        tim.connection_state(),
+        termim::sdk::ConnectionState::Connected
+    );
+}
+
+#[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     let ca = TestCa::new("termim test CA");
     let (server, _certs) = tls_server(

@@ -156,6 +156,9 @@ pub enum TimEvent {
     SyncFinished,
     GroupEvent(GroupEventPush),
     KickedOffline,
+    /// V2TIM `onConnectFailed(code, error)`: an attempt to (re)connect failed; the SDK
+    /// tries again with backoff. The error says why (a refused TLS certificate, …).
+    ConnectFailed(TimError),
     /// V2TIM `onUserSigExpired`: the UserSig is no longer valid. Give a new one with
     /// [`Tim::renew_user_sig`] (within the server's grace, the connection goes on).
     UserSigExpired,
@@ -487,8 +490,9 @@ impl Tim {
     /// cache is open (everything this device has can be read, drafts written, messages
     /// created) and connects in the background, with the usual backoff while the server
     /// cannot be reached (state `Connecting` / `Disconnected` → `Connected`, then the
-    /// sync). A refused login turns the state `LoggedOut` (logged with its reason). What an
-    /// app that must open at once and offline (the TUI) calls.
+    /// sync; each failed attempt is a `TimEvent::ConnectFailed` saying why). A refused
+    /// login turns the state `LoggedOut` (logged with its reason). What an app that must
+    /// open at once and offline (the TUI) calls.
     pub async fn open(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
         Self::start(config, user_id, user_sig, true).await
     }

@@ -85,11 +85,11 @@ impl Transport {
                 ));
             }
             Ok(Err(e)) => {
-                let why = super::tls::explain(&self.url, &e).unwrap_or_else(|| e.to_string());
-                return Err(TimError::new(
-                    codes::ERR_SDK_NET_DISCONNECT,
-                    format!("cannot connect to {}: {why}", self.url),
-                ));
+                // A TLS refusal is its own sentence (it leads, so a narrow status bar
+                // still shows it); anything else says where it could not connect.
+                let desc = super::tls::explain(&self.url, &e)
+                    .unwrap_or_else(|| format!("cannot connect to {}: {e}", self.url));
+                return Err(TimError::new(codes::ERR_SDK_NET_DISCONNECT, desc));
             }
             Ok(Ok((ws, _response))) => ws,
         };

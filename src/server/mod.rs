@@ -274,9 +274,9 @@ pub async fn start_with_options(
         .collect();
     if tls.is_none() && !local_addr.ip().is_loopback() {
         warnings.push(format!(
-            "listening on {local_addr} without TLS: UserSigs and messages travel in clear \
-             over the network; serve wss:// with --tls-cert and --tls-key (or keep the \
-             server on 127.0.0.1 behind a TLS proxy)"
+            "{local_addr} is beyond loopback and has no TLS: UserSigs and messages travel \
+             in clear over the network; serve wss:// with --tls-cert and --tls-key (or keep \
+             the server on 127.0.0.1 behind a TLS proxy)"
         ));
     }
     for warning in &warnings {
@@ -337,10 +337,11 @@ pub async fn serve_until_signal(
     options: ServerOptions,
 ) -> anyhow::Result<()> {
     let handle = start_with_options(config, options).await?;
-    eprintln!("termim server {}", handle.startup_line());
+    // The warnings first: the start-up line is what scripts wait for.
     for warning in handle.warnings() {
         eprintln!("termim server: warning: {warning}");
     }
+    eprintln!("termim server {}", handle.startup_line());
     wait_for_signal().await?;
     eprintln!("termim server: shutting down");
     handle.shutdown().await;

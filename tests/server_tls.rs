@@ -149,6 +149,19 @@ async fn a_certificate_for_another_name_is_refused() {
 }
 
 #[tokio::test]
+async fn a_server_serving_the_ca_certificate_itself_is_refused() {
+    let ca = TestCa::new("termim test CA");
+    let (server, _certs) = tls_server(&ca.as_server_cert(), &ca, ServerOptions::default()).await;
+    let e = refusal(&server).await;
+    assert!(
+        e.desc
+            .contains("TLS: the server presents a CA certificate as its own (CaUsedAsEndEntity)"),
+        "{}",
+        e.desc
+    );
+}
+
+#[tokio::test]
 async fn an_expired_certificate_is_refused() {
     let ca = TestCa::new("termim test CA");
     let (server, _certs) = tls_server(

@@ -142,6 +142,15 @@ fn certificate_refused(url: &str, error: &CertificateError) -> String {
             "TLS: the server's certificate is not meant for a TLS server (InvalidPurpose)"
                 .to_string()
         }
+        CertificateError::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+            "TLS: the server presents a CA certificate as its own (CaUsedAsEndEntity); it \
+             should serve a certificate that the CA signed"
+                .to_string()
+        }
+        CertificateError::Other(other) => {
+            let why: String = other.to_string().chars().take(100).collect();
+            format!("TLS: the server's certificate was refused ({why})")
+        }
         other => format!(
             "TLS: the server's certificate was refused ({})",
             short(other)

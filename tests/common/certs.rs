@@ -13,6 +13,7 @@ use termim::server::TlsFiles;
 pub struct TestCa {
     /// Its certificate, PEM: what a client is given as `--ca-cert` / `ca_cert_pem`.
     pub pem: String,
+    key_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -36,6 +37,7 @@ impl TestCa {
         let cert = params.self_signed(&key).expect("CA certificate");
         TestCa {
             pem: cert.pem(),
+            key_pem: key.serialize_pem(),
             issuer: Issuer::new(params, key),
         }
     }
@@ -46,6 +48,14 @@ impl TestCa {
         let now = std::time::SystemTime::now();
         let day = std::time::Duration::from_secs(86_400);
         self.server_cert_valid(names, now - day, now + 365 * day)
+    }
+
+    /// The CA's own certificate and key, as a server wrongly serving them would.
+    pub fn as_server_cert(&self) -> ServerCert {
+        ServerCert {
+            cert_pem: self.pem.clone(),
+            key_pem: self.key_pem.clone(),
+        }
     }
 
     /// One whose validity ended long ago (2001).

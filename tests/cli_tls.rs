@@ -260,28 +260,18 @@ fn the_messenger_connects_over_wss_with_ca_cert_and_says_why_without_it() {
     let ws = Workspace::new();
     let server = serve_tls(ws.path(), &["127.0.0.1"], false);
     let (alice, bob) = (usersig(&server.dir, "alice"), usersig(&server.dir, "bob"));
-    ok(client(
-        &server.url,
-        "alice",
-        &alice,
-        &ws.path().join("alice-script"),
-        &ws.config(),
-    )
-    .env("HOME", ws.path())
-    .arg("--ca-cert")
-    .arg(&server.ca_file)
-    .arg("conversations"));
-    ok(client(
-        &server.url,
-        "bob",
-        &bob,
-        &ws.path().join("bob"),
-        &ws.config(),
-    )
-    .env("HOME", ws.path())
-    .arg("--ca-cert")
-    .arg(&server.ca_file)
-    .args(["send", "--to", "alice", "secure hello"]));
+    let script = |user: &str, sig: &str, args: &[&str]| {
+        ok(
+            client(&server.url, user, sig, &ws.path().join(user), &ws.config())
+                .env("HOME", ws.path())
+                .arg("--ca-cert")
+                .arg(&server.ca_file)
+                .args(args),
+        );
+    };
+    // alice's account comes with her first login.
+    script("alice", &alice, &["conversations"]);
+    script("bob", &bob, &["send", "--to", "alice", "secure hello"]);
 
     let exe = Path::new(BIN);
     let mut cmd = ws.command(

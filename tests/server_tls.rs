@@ -33,6 +33,31 @@ async fn tls_server(
     (server, certs)
 }
 
+async fn serving(cert: &ServerCert, ca: &TestCa) -> (TestServer, tempfile::TempDir) {
+    tls_server(cert, ca, ServerOptions::default()).await
+}
+
+fn handshake_timeout(timeout: Duration) -> ServerOptions {
+    ServerOptions {
+        tls_handshake_timeout: timeout,
+        ..ServerOptions::default()
+    }
+}
+
+/// `Tim::login` at `url` trusting no private CA; its answer must come without waiting for
+/// a timeout.
+async fn login_at(url: String, sig: &str) -> Result<termim::sdk::Tim, termim::sdk::TimError> {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = termim::sdk::SdkConfig {
+        server_url: url,
+        data_dir: dir.path().to_path_buf(),
+        ca_cert_pem: None,
+    };
+    tokio::time::timeout(BOUND, termim::sdk::Tim::login(config, "alice", sig))
+        .await
+        .expect("answered at once, not after a timeout")
+}
+
 async fn refusal(server: &TestServer) -> termim::sdk::TimError {
     let dir = tempfile::tempdir().expect("dir");
     let attempt = tokio::time::timeout(BOUND, server.try_login("alice", dir.path()))
@@ -47,12 +72,7 @@ async fn refusal(server: &TestServer) -> termim::sdk::TimError {
 #[tokio::test]
 async fn an_sdk_trusting_the_ca_logs_in_over_wss_and_messages_flow() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(
-        &ca.server_cert(&["127.0.0.1", "localhost"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
+    let (server, _certs) = serving(&ca.server_cert(&["127.0.0.1", "localhost"]), &ca).await;
     assert!(
         server.url().starts_with("wss://127.0.0.1:"),
         "{}",
@@ -70,12 +90,7 @@ async fn an_sdk_trusting_the_ca_logs_in_over_wss_and_messages_flow() {
 #[tokio::test]
 async fn without_the_ca_the_certificate_is_refused_in_words() {
     let ca = TestCa::new("termim test CA");
-    let (mut server, _certs) = tls_server(
-        &ca.server_cert(&["127.0.0.1", "localhost"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
+    let (mut server, _certs) = serving(&ca.server_cert(&["127.0.0.1", "localhost"]), &ca).await;
     server.ca_cert_pem = None;
     let e = refusal(&server).await;
     assert_eq!(e.code, codes::ERR_SDK_NET_DISCONNECT);
@@ -95,12 +110,7 @@ async fn without_the_ca_the_certificate_is_refused_in_words() {
 #[tokio::test]
 async fn an_sdk_opened_offline_says_why_each_connect_fails() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(
-        &ca.server_cert(&["127.0.0.1"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
+    let (server, _certs) = serving(&ca.server_cert(&["127.0.0.1"]), &ca).await;
     let dir = tempfile::tempdir().expect("dir");
     let config = termim::sdk::SdkConfig {
         server_url: server.url(),
@@ -133,12 +143,7 @@ async fn an_sdk_opened_offline_says_why_each_connect_fails() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(
-        &ca.server_cert(&["chat.example.org"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
+    let (server, _certs) = serving(&ca.server_cert(&["chat.example.org"]), &ca).await;
     let e = refusal(&server).await;
     assert!(
         e.desc
@@ -151,7 +156,7 @@ async fn a_certificate_for_another_name_is_refused() {
 #[tokio::test]
 async fn a_server_serving_the_ca_certificate_itself_is_refused() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(&ca.as_server_cert(), &ca, ServerOptions::default()).await;
+    let (server, _certs) = serving(&ca.as_server_cert(), &ca).await;
     let e = refusal(&server).await;
     assert!(
         e.desc
@@ -164,12 +169,7 @@ async fn a_server_serving_the_ca_certificate_itself_is_refused() {
 #[tokio::test]
 async fn an_expired_certificate_is_refused() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(
-        &ca.expired_server_cert(&["127.0.0.1", "localhost"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
+    let (server, _certs) = serving(&ca.expired_server_cert(&["127.0.0.1", "localhost"]), &ca).await;
     let e = refusal(&server).await;
     assert!(
         e.desc
@@ -182,26 +182,10 @@ async fn an_expired_certificate_is_refused() {
 #[tokio::test]
 async fn a_plain_ws_client_to_the_tls_port_fails_cleanly_and_the_server_goes_on() {
     let ca = TestCa::new("termim test CA");
-    let (server, _certs) = tls_server(
-        &ca.server_cert(&["127.0.0.1"]),
-        &ca,
-        ServerOptions::default(),
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("dir");
+    let (server, _certs) = serving(&ca.server_cert(&["127.0.0.1"]), &ca).await;
     let plain_url = server.url().replacen("wss://", "ws://", 1);
-    let config = termim::sdk::SdkConfig {
-        server_url: plain_url,
-        data_dir: dir.path().to_path_buf(),
-        ca_cert_pem: None,
-    };
-    let attempt = tokio::time::timeout(
-        BOUND,
-        termim::sdk::Tim::login(config, "alice", &server.sig("alice")),
-    )
-    .await
-    .expect("a plain client gets its answer at once, not after a timeout");
-    let e = attempt
+    let e = login_at(plain_url, &server.sig("alice"))
+        .await
         .err()
         .expect("a plain ws:// login to a wss:// port fails");
     assert_eq!(e.code, codes::ERR_SDK_NET_DISCONNECT);
@@ -219,10 +203,7 @@ async fn a_silent_client_does_not_hold_up_accepting_others() {
     let (server, _certs) = tls_server(
         &ca.server_cert(&["127.0.0.1"]),
         &ca,
-        ServerOptions {
-            tls_handshake_timeout: Duration::from_secs(120),
-            ..ServerOptions::default()
-        },
+        handshake_timeout(Duration::from_secs(120)),
     )
     .await;
     let _silent = tokio::net::TcpStream::connect(server.addr)
@@ -249,10 +230,7 @@ async fn a_client_that_never_completes_the_tls_handshake_is_dropped_after_the_ti
     let (server, _certs) = tls_server(
         &ca.server_cert(&["127.0.0.1"]),
         &ca,
-        ServerOptions {
-            tls_handshake_timeout: Duration::from_millis(300),
-            ..ServerOptions::default()
-        },
+        handshake_timeout(Duration::from_millis(300)),
     )
     .await;
     let mut silent = tokio::net::TcpStream::connect(server.addr)
@@ -268,19 +246,13 @@ async fn a_client_that_never_completes_the_tls_handshake_is_dropped_after_the_ti
 #[tokio::test]
 async fn a_wss_client_to_a_plain_server_is_told_so() {
     let server = TestServer::start().await;
-    let dir = tempfile::tempdir().expect("dir");
-    let config = termim::sdk::SdkConfig {
-        server_url: server.url().replacen("ws://", "wss://", 1),
-        data_dir: dir.path().to_path_buf(),
-        ca_cert_pem: None,
-    };
-    let attempt = tokio::time::timeout(
-        BOUND,
-        termim::sdk::Tim::login(config, "alice", &server.sig("alice")),
+    let e = login_at(
+        server.url().replacen("ws://", "wss://", 1),
+        &server.sig("alice"),
     )
     .await
-    .expect("answered at once");
-    let e = attempt.err().expect("wss:// to a ws:// server fails");
+    .err()
+    .expect("wss:// to a ws:// server fails");
     assert!(
         e.desc.contains("TLS: the server did not answer in TLS"),
         "{}",
@@ -326,71 +298,54 @@ async fn unreadable_or_mismatched_tls_files_stop_the_start_in_words() {
     let broken = dir.path().join("broken.pem");
     std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
 
-    let e = start_error(TlsFiles {
-        cert_path: missing.clone(),
-        key_path: good.key_path.clone(),
-    })
-    .await;
-    assert!(
-        e.contains(&format!(
-            "cannot read the TLS certificate file {}",
-            missing.display()
-        )),
-        "{e}"
-    );
-    let e = start_error(TlsFiles {
-        cert_path: good.cert_path.clone(),
-        key_path: missing.clone(),
-    })
-    .await;
-    assert!(
-        e.contains(&format!(
-            "cannot read the TLS key file {}",
-            missing.display()
-        )),
-        "{e}"
-    );
-    let e = start_error(TlsFiles {
-        cert_path: garbage.clone(),
-        key_path: good.key_path.clone(),
-    })
-    .await;
-    assert!(
-        e.contains(&format!(
-            "the TLS certificate file {} holds no certificate",
-            garbage.display()
-        )),
-        "{e}"
-    );
-    let e = start_error(TlsFiles {
-        cert_path: broken.clone(),
-        key_path: good.key_path.clone(),
-    })
-    .await;
-    assert!(
-        e.contains(&format!(
-            "the TLS certificate file {} is not valid PEM: a -----BEGIN block has no -----END line",
-            broken.display()
-        )),
-        "{e}"
-    );
-    let e = start_error(TlsFiles {
-        cert_path: good.key_path.clone(),
-        key_path: good.cert_path.clone(),
-    })
-    .await;
-    assert!(e.contains("were --tls-cert and --tls-key swapped?"), "{e}");
-    let e = start_error(TlsFiles {
-        cert_path: good.cert_path.clone(),
-        key_path: other.key_path.clone(),
-    })
-    .await;
-    assert!(
-        e.contains(&format!(
-            "the TLS key in {} does not belong to the certificate in {}",
-            other.key_path.display(),
-            good.cert_path.display()
-        )),
-        "{e}"
-    );
+    let cases = [
+        (
+            &missing,
+            &good.key_path,
+            format!("cannot read the TLS certificate file {}", missing.display()),
+        ),
+        (
+            &good.cert_path,
+            &missing,
+            format!("cannot read the TLS key file {}", missing.display()),
+        ),
+        (
+            &garbage,
+            &good.key_path,
+            format!(
+                "the TLS certificate file {} holds no certificate",
+                garbage.display()
+            ),
+        ),
+        (
+            &broken,
+            &good.key_path,
+            format!(
+                "the TLS certificate file {} is not valid PEM: a -----BEGIN block has no -----END line",
+                broken.display()
+            ),
+        ),
+        (
+            &good.key_path,
+            &good.cert_path,
+            "were --tls-cert and --tls-key swapped?".to_string(),
+        ),
+        (
+            &good.cert_path,
+            &other.key_path,
+            format!(
+                "the TLS key in {} does not belong to the certificate in {}",
+                other.key_path.display(),
+                good.cert_path.display()
+            ),
+        ),
+    ];
+    for (cert, key, expected) in cases {
+        let e = start_error(TlsFiles {
+            cert_path: cert.clone(),
+            key_path: key.clone(),
+        })
+        .await;
+        assert!(e.contains(&expected), "{e}\nexpected: {expected}");
+    }
 }

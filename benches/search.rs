@@ -32,6 +32,7 @@ async fn login(url: &str, key: &termim::usersig::AppKey, dir: &Path) -> (Tim, Du
         SdkConfig {
             server_url: url.to_string(),
             data_dir: dir.to_path_buf(),
+            ca_cert_pem: None,
         },
         support::ME,
         &sig,

@@ -204,6 +204,7 @@ fn main() {
             SdkConfig {
                 server_url: handle.url(),
                 data_dir: root.join("client"),
+                ca_cert_pem: None,
             },
             support::ME,
             &sig,

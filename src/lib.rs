@@ -10,5 +10,6 @@ pub mod protocol;
 pub mod safe_text;
 pub mod sdk;
 pub mod server;
+mod tls;
 pub mod tui;
 pub mod usersig;

@@ -698,6 +698,7 @@ async fn refusals_carry_v2tim_codes() {
         termim::sdk::SdkConfig {
             server_url: server.url(),
             data_dir: dir.path().into(),
+            ca_cert_pem: None,
         },
         "alice",
         &server.sig("bob"),
@@ -714,6 +715,7 @@ async fn refusals_carry_v2tim_codes() {
         termim::sdk::SdkConfig {
             server_url: server.url(),
             data_dir: dir.path().into(),
+            ca_cert_pem: None,
         },
         "alice",
         &termim::usersig::gen_sig(&termim::usersig::AppKey::generate(), "alice", 3600),

@@ -237,6 +237,7 @@ async fn each_server_has_its_own_cache_and_an_old_one_is_found_again() {
         SdkConfig {
             server_url: one.url(),
             data_dir: dir.path().to_path_buf(),
+            ca_cert_pem: None,
         },
         "xiaoming",
         &one.sig("xiaoming"),
@@ -269,6 +270,7 @@ async fn open_works_offline_and_connects_when_the_server_returns() {
     let config = SdkConfig {
         server_url: server.url(),
         data_dir: dir.path().to_path_buf(),
+        ca_cert_pem: None,
     };
     let refused = Tim::login(config.clone(), "alice", &server.sig("alice")).await;
     assert!(refused.is_err(), "login still needs the server");

@@ -107,6 +107,7 @@ fn sdk(url: &str, dir: &Path) -> SdkConfig {
     SdkConfig {
         server_url: url.to_string(),
         data_dir: dir.to_path_buf(),
+        ca_cert_pem: None,
     }
 }
 

@@ -42,9 +42,15 @@ pub struct Cli {
 /// How to reach a server and as whom. Shared by the TUI and the scripting commands.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnArgs {
-    /// Server URL, e.g. ws://127.0.0.1:7878. Without it: the embedded server.
+    /// Server URL, e.g. ws://127.0.0.1:7878, or wss://chat.example.org:7878 for TLS.
+    /// Without it: the embedded server.
     #[arg(long, global = true, value_name = "URL", env = "TERMIM_SERVER")]
     pub server: Option<String>,
+
+    /// For wss:// servers: also trust this CA certificate (PEM file), for a server whose
+    /// certificate a private CA signed. The system's trusted roots are always used.
+    #[arg(long, global = true, value_name = "PEM", env = "TERMIM_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 
     /// User id to log in as (default: the login name).
     #[arg(long, global = true, value_name = "ID", env = "TERMIM_USER")]
@@ -97,14 +103,41 @@ pub struct ServeArgs {
     pub sig: SigLimitArgs,
     #[command(flatten)]
     pub limits: ServeLimits,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Run as a data directory's embedded default (termim starts it so; see
     /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
     /// takes a free port.
-    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret"])]
+    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret", "tls_cert"])]
     pub embedded: bool,
     /// The user whose termim started the embedded server (the demo workspace's own user).
     #[arg(long, hide = true, value_name = "ID", requires = "embedded")]
     pub demo_user: Option<String>,
+}
+
+/// `wss://`: the certificate and key `termim serve` serves TLS with (both or neither).
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Serve wss:// with this certificate (PEM file; the chain, leaf first). Needs
+    /// --tls-key. Without both, the server speaks plain ws://.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM file: PKCS#8, RSA or EC). Needs --tls-cert.
+    /// Keep it readable by the server's user only.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    pub fn files(&self) -> Option<crate::server::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::server::TlsFiles {
+                cert_path: cert.clone(),
+                key_path: key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// What `termim serve` asks of UserSigs beyond a valid signature and expiry.

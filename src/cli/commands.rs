@@ -418,6 +418,12 @@ pub async fn listen(
                 emit(json, "onKickedOffline", (), || "kicked offline".to_string())?;
                 bail!("6208: kicked offline by a login elsewhere");
             }
+            TimEvent::ConnectFailed(e) => emit(
+                json,
+                "onConnectFailed",
+                serde_json::json!({"code": e.code, "desc": e.desc}),
+                || format!("connect failed: {}", safe(&e.to_string())),
+            )?,
             TimEvent::UserSigExpired => {
                 emit(json, "onUserSigExpired", (), || {
                     "UserSig expired".to_string()

@@ -8,6 +8,7 @@ use serde::Deserialize;
 ///
 /// ```toml
 /// server = "ws://chat.example.org:7878"   # default: the embedded server
+/// ca_cert = "/etc/termim/ca.pem"          # wss://: also trust this CA (PEM)
 /// user = "alice"                          # default: the login name
 /// listen = "127.0.0.1:7878"               # the embedded server's address (default: a free port)
 ///
@@ -24,6 +25,8 @@ use serde::Deserialize;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: Option<String>,
+    /// A CA certificate (PEM file) to trust for `wss://` besides the system's roots.
+    pub ca_cert: Option<PathBuf>,
     pub user: Option<String>,
     /// Where the embedded server listens; `None`: a free port of 127.0.0.1.
     pub listen: Option<std::net::SocketAddr>,

@@ -37,6 +37,7 @@ async fn login_as(target: &Target<'_>, user: &str) -> anyhow::Result<Tim> {
     let config = SdkConfig {
         server_url: target.url.to_string(),
         data_dir: target.layout.root.join("demo"),
+        ca_cert_pem: None,
     };
     Tim::login(config, user, &sig)
         .await

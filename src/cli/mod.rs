@@ -148,6 +148,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| endpoint.layout.server_dir());
             init_logging(&data_dir, "server.log");
+            let options = crate::server::ServerOptions {
+                tls: args.tls.files(),
+                ..args.sig.apply(args.limits.options())
+            };
             crate::server::serve_until_signal(
                 crate::server::ServerConfig {
                     listen: args
@@ -157,7 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     sdk_app_id: args.key.sdkappid,
                     secret_key: args.key.secret()?,
                 },
-                args.sig.apply(args.limits.options()),
+                options,
             )
             .await
         }

@@ -50,6 +50,8 @@ pub struct Endpoint {
     pub user: String,
     pub usersig: Option<String>,
     pub server: Option<String>,
+    /// A CA certificate (PEM file) to trust for `wss://` besides the system's roots.
+    pub ca_cert: Option<PathBuf>,
     /// The configured `listen` of the embedded server; `None`: a free port.
     pub listen: Option<SocketAddr>,
     pub layout: DataLayout,
@@ -78,6 +80,7 @@ impl Endpoint {
             user,
             usersig: conn.usersig.clone(),
             server: conn.server.clone().or_else(|| cfg.server.clone()),
+            ca_cert: conn.ca_cert.clone().or_else(|| cfg.ca_cert.clone()),
             listen: cfg.listen,
             layout: DataLayout::new(root),
             demo,
@@ -121,11 +124,21 @@ impl Endpoint {
         }))
     }
 
-    fn sdk_config(&self, server_url: &str) -> SdkConfig {
-        SdkConfig {
+    fn sdk_config(&self, server_url: &str) -> anyhow::Result<SdkConfig> {
+        let ca_cert_pem = match &self.ca_cert {
+            Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the CA certificate {} (--ca-cert)",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
+        Ok(SdkConfig {
             server_url: server_url.to_string(),
             data_dir: self.layout.client_dir(),
-        }
+            ca_cert_pem,
+        })
     }
 }
 
@@ -158,7 +171,7 @@ pub async fn connect_ui(endpoint: &Endpoint) -> anyhow::Result<Session> {
 async fn connect_with(endpoint: &Endpoint, open_offline: bool) -> anyhow::Result<Session> {
     if let Some(url) = &endpoint.server {
         let sig = endpoint.sign(false)?;
-        let config = endpoint.sdk_config(url);
+        let config = endpoint.sdk_config(url)?;
         let tim = if open_offline {
             Tim::open(config, &endpoint.user, &sig).await
         } else {
@@ -179,7 +192,7 @@ async fn connect_with(endpoint: &Endpoint, open_offline: bool) -> anyhow::Result
         // The messenger draws from the cache at once: it opens on the address the
         // embedded server had (it comes back on the same port), and the server is made
         // sure of in the background; the SDK connects as soon as it listens.
-        let tim = Tim::open(endpoint.sdk_config(&known.url), &endpoint.user, &sig)
+        let tim = Tim::open(endpoint.sdk_config(&known.url)?, &endpoint.user, &sig)
             .await
             .map_err(|e| anyhow::anyhow!("opening the cache of {}: {e}", endpoint.user))?;
         let (ep, t, was) = (endpoint.clone(), tim.clone(), known.url.clone());
@@ -206,7 +219,7 @@ async fn connect_with(endpoint: &Endpoint, open_offline: bool) -> anyhow::Result
         attempt += 1;
         let address = ensure_embedded(endpoint).await?;
         let sig = endpoint.sign(false)?;
-        match Tim::login(endpoint.sdk_config(&address.url), &endpoint.user, &sig).await {
+        match Tim::login(endpoint.sdk_config(&address.url)?, &endpoint.user, &sig).await {
             Ok(tim) => {
                 let revive = tokio::spawn(keep_embedded_up(endpoint.clone(), tim.clone()));
                 return Ok(Session {

@@ -293,6 +293,29 @@ impl Cache {
     /// every write is an IMMEDIATE transaction, so writers queue on SQLite's lock (up to
     /// the busy timeout) instead of failing with "database is locked".
     pub fn open(path: &Path, me: &str) -> Result<Cache> {
+        // Several processes of one user may open the cache at once (two `termim listen`
+        // on a new data dir). SQLite's busy handler does not cover every lock an opening
+        // meets (the switch to WAL, WAL recovery, a read upgraded to a write while another
+        // process sets up the schema): such a "database is locked" is retried as a whole,
+        // within the same time a busy statement would wait.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(path, me) {
+                Err(e)
+                    if e.code == crate::protocol::codes::ERR_DATABASE_OPERATE_FAILED
+                        && (e.desc.contains("database is locked")
+                            || e.desc.contains("database is busy"))
+                        && std::time::Instant::now() < deadline =>
+                {
+                    let jitter = u64::from(rand::random::<u8>() % 64);
+                    std::thread::sleep(std::time::Duration::from_millis(10 + jitter));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, me: &str) -> Result<Cache> {
         crate::private_fs::prepare_sqlite(path).map_err(TimError::database)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -1209,6 +1232,30 @@ fn merge_one(
 mod tests {
     use super::*;
     use crate::model::{Elem, TextElem};
+
+    /// Processes of one user opening a new cache at once all get it (issue: two
+    /// `termim listen` on a new data dir, one failed with "database is locked").
+    #[test]
+    fn many_opening_a_new_cache_at_once_all_get_it() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("alice").join("cache.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Cache::open(&path, "alice").map(|_| ())
+                    })
+                })
+                .collect();
+            for h in handles {
+                let opened = h.join().expect("no panic");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
+    }
 
     fn open(dir: &tempfile::TempDir, me: &str) -> Cache {
         Cache::open(&dir.path().join(me).join("cache.db"), me).unwrap()

@@ -91,6 +91,7 @@ mod group;
 mod message;
 mod search;
 mod session;
+mod tls;
 mod transport;
 
 use std::collections::HashSet;
@@ -120,8 +121,13 @@ use transport::Transport;
 /// Where to connect and where the caches live (`<data_dir>/<userID>/<SDKAppID>/cache.db`).
 #[derive(Debug, Clone)]
 pub struct SdkConfig {
+    /// `ws://host:port`, or `wss://host:port` for TLS (the certificate verified against
+    /// the system's roots and `ca_cert_pem`).
     pub server_url: String,
     pub data_dir: PathBuf,
+    /// A private CA to trust for `wss://` besides the system's roots (PEM text, one or
+    /// more certificates).
+    pub ca_cert_pem: Option<String>,
 }
 
 /// `V2TimSDKListener`'s connection states.
@@ -150,6 +156,9 @@ pub enum TimEvent {
     SyncFinished,
     GroupEvent(GroupEventPush),
     KickedOffline,
+    /// V2TIM `onConnectFailed(code, error)`: an attempt to (re)connect failed; the SDK
+    /// tries again with backoff. The error says why (a refused TLS certificate, …).
+    ConnectFailed(TimError),
     /// V2TIM `onUserSigExpired`: the UserSig is no longer valid. Give a new one with
     /// [`Tim::renew_user_sig`] (within the server's grace, the connection goes on).
     UserSigExpired,
@@ -506,8 +515,9 @@ impl Tim {
     /// cache is open (everything this device has can be read, drafts written, messages
     /// created) and connects in the background, with the usual backoff while the server
     /// cannot be reached (state `Connecting` / `Disconnected` → `Connected`, then the
-    /// sync). A refused login turns the state `LoggedOut` (logged with its reason). What an
-    /// app that must open at once and offline (the TUI) calls.
+    /// sync; each failed attempt is a `TimEvent::ConnectFailed` saying why). A refused
+    /// login turns the state `LoggedOut` (logged with its reason). What an app that must
+    /// open at once and offline (the TUI) calls.
     pub async fn open(config: SdkConfig, user_id: &str, user_sig: &str) -> Result<Tim, TimError> {
         Self::start(config, user_id, user_sig, true).await
     }
@@ -530,7 +540,8 @@ impl Tim {
         let cache = Cache::open(&path, user_id)?;
         cache.mark_server(sdk_app_id)?;
         let cursor = cache.cursor()?;
-        let transport = Transport::new(&config.server_url);
+        let tls = tls::for_url(&config.server_url, config.ca_cert_pem.as_deref())?;
+        let transport = Transport::new(&config.server_url, tls);
         let (state, _) = watch::channel(ConnectionState::Connecting);
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -699,6 +710,7 @@ mod tests {
             SdkConfig {
                 server_url: String::new(),
                 data_dir: PathBuf::new(),
+                ca_cert_pem: None,
             },
             "",
             "",

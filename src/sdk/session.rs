@@ -117,6 +117,7 @@ pub(crate) async fn run(inner: Arc<Inner>, first: Option<Link>) {
                     Err(e) => {
                         tracing::debug!(error = %e, "reconnect failed");
                         inner.set_state(ConnectionState::Disconnected);
+                        inner.events.emit(TimEvent::ConnectFailed(e));
                         let delay = backoff.next_delay();
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => continue,

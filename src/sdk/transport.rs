@@ -47,15 +47,18 @@ struct Slot {
 
 pub(crate) struct Transport {
     url: String,
+    /// For a `wss://` URL: whom to trust (`tls::for_url`).
+    tls: Option<Arc<rustls::ClientConfig>>,
     slot: Mutex<Slot>,
     next_req_id: AtomicU64,
     next_link_id: AtomicU64,
 }
 
 impl Transport {
-    pub fn new(url: &str) -> Arc<Transport> {
+    pub fn new(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Arc<Transport> {
         Arc::new(Transport {
             url: url.to_string(),
+            tls,
             slot: Mutex::new(Slot::default()),
             next_req_id: AtomicU64::new(1),
             next_link_id: AtomicU64::new(1),
@@ -68,7 +71,12 @@ impl Transport {
 
     /// Open a new connection (replacing any previous one).
     pub async fn connect(self: &Arc<Self>) -> Result<Link, TimError> {
-        let connect = tokio_tungstenite::connect_async(self.url.as_str());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            self.url.as_str(),
+            None,
+            false,
+            self.tls.clone().map(tokio_tungstenite::Connector::Rustls),
+        );
         let ws = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Err(_) => {
                 return Err(TimError::new(
@@ -77,10 +85,11 @@ impl Transport {
                 ));
             }
             Ok(Err(e)) => {
-                return Err(TimError::new(
-                    codes::ERR_SDK_NET_DISCONNECT,
-                    format!("cannot connect to {}: {e}", self.url),
-                ));
+                // A TLS refusal is its own sentence (it leads, so a narrow status bar
+                // still shows it); anything else says where it could not connect.
+                let desc = super::tls::explain(&self.url, &e)
+                    .unwrap_or_else(|| format!("cannot connect to {}: {e}", self.url));
+                return Err(TimError::new(codes::ERR_SDK_NET_DISCONNECT, desc));
             }
             Ok(Ok((ws, _response))) => ws,
         };
@@ -327,7 +336,7 @@ mod tests {
 
     #[tokio::test]
     async fn request_without_connection_fails_fast() {
-        let t = Transport::new("ws://127.0.0.1:9");
+        let t = Transport::new("ws://127.0.0.1:9", None);
         let err = t
             .request("ping", Value::Null, Duration::from_secs(5))
             .await
@@ -337,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_request_is_refused_locally() {
-        let t = Transport::new("ws://127.0.0.1:9");
+        let t = Transport::new("ws://127.0.0.1:9", None);
         let big = "x".repeat(limits::FRAME_MAX + 1);
         let err = t
             .request("sendMessage", Value::String(big), Duration::from_secs(5))

@@ -6,6 +6,7 @@
 //! - `ops`: the router and op handlers; `rules`: the messaging rules as pure functions.
 //! - `hub`: who is online, and fan-out of committed effects (encoded once, shared).
 //! - `store`: the `Store` trait and its SQLite backend (one writer, group commit).
+//! - `tls`: `wss://` — the certificate and key, and the stream a connection runs on.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -33,6 +34,7 @@ mod ops;
 pub mod rules;
 mod session;
 pub mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +51,7 @@ pub use limits::Rate;
 pub use net::raise_open_file_limit;
 use store::sqlite::SqliteStore;
 use store::{Store, StoreOptions};
+pub use tls::{TlsFiles, TlsSetupError};
 
 /// Where to listen, where to keep data, and (optionally) the app key to verify UserSigs
 /// with. Without a key, the one kept in `<data_dir>/appkey.json` is used (created on
@@ -106,6 +109,8 @@ pub struct ServerOptions {
     /// After the session's UserSig expired (push `userSigExpired`), how long the client
     /// has to renew it before the connection is closed (4001).
     pub sig_grace: Duration,
+    /// Serve `wss://` with this certificate and key (`None`: plain `ws://`).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServerOptions {
@@ -127,6 +132,7 @@ impl Default for ServerOptions {
             shutdown_grace: Duration::from_secs(5),
             sig_verify: crate::usersig::VerifyOptions::default(),
             sig_grace: DEFAULT_SIG_GRACE,
+            tls: None,
         }
     }
 }
@@ -158,11 +164,17 @@ pub(crate) struct Shared {
     pub options: ServerOptions,
     /// Each user's conversation-state writes (`conversation_write_rate`).
     pub conversation_rates: Option<crate::server::limits::UserRates>,
+    /// The certificate `wss://` is served with (`None`: plain `ws://`).
+    pub tls: Option<tls::ServerTls>,
 }
 
 /// A running server. Dropping it stops the server too, without waiting.
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    /// What the start-up line says: the storage engine, the TLS state.
+    engine: String,
+    tls: Option<String>,
+    warnings: Vec<String>,
     app_key: AppKey,
     shutdown: watch::Sender<bool>,
     accept: Option<JoinHandle<()>>,
@@ -184,9 +196,32 @@ impl ServerHandle {
         self.hub.connection_count()
     }
 
-    /// `ws://<addr>`.
+    /// `ws://<addr>`, or `wss://<addr>` when serving TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.local_addr)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// What the operator should know about how it serves (also logged as warnings): a
+    /// certificate outside its validity, listening beyond loopback without TLS.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// One line for the log: engine, address and TLS state, e.g. `listening on
+    /// wss://0.0.0.0:7878 (sqlite /var/lib/termim/termim.db; TLS: cert CN=chat.example.org,
+    /// valid until 2027-01-31; SDKAppID 1400000001)`.
+    pub fn startup_line(&self) -> String {
+        let tls = match &self.tls {
+            Some(summary) => format!("TLS: {summary}"),
+            None => "TLS: off".to_string(),
+        };
+        format!(
+            "listening on {} ({}; {tls}; SDKAppID {})",
+            self.url(),
+            self.engine,
+            self.app_key.sdk_app_id
+        )
     }
 
     /// Stop accepting, let connections finish their in-flight requests (answers included),
@@ -243,6 +278,25 @@ pub async fn start_with_options(
         .with_context(|| format!("listening on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
     let app_key = resolve_app_key(&config)?;
+    let tls = match &options.tls {
+        Some(files) => Some(tls::ServerTls::load(files, options.handshake_timeout)?),
+        None => None,
+    };
+    let mut warnings: Vec<String> = tls
+        .as_ref()
+        .and_then(|t| t.validity_warning.clone())
+        .into_iter()
+        .collect();
+    if tls.is_none() && !local_addr.ip().is_loopback() {
+        warnings.push(format!(
+            "{local_addr} is beyond loopback and has no TLS: UserSigs and messages travel \
+             in clear over the network; serve wss:// with --tls-cert and --tls-key (or keep \
+             the server on 127.0.0.1 behind a TLS proxy)"
+        ));
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
     let hub = Arc::new(Hub::default());
     let data_dir = config.data_dir.clone();
     let sink = hub.clone();
@@ -257,6 +311,11 @@ pub async fn start_with_options(
             .context("opening the database")?
             .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
     );
+    let db_path = config.data_dir.join(store::sqlite::DB_FILE);
+    let engine = format!(
+        "sqlite {}",
+        std::fs::canonicalize(&db_path).unwrap_or(db_path).display()
+    );
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),
@@ -266,17 +325,23 @@ pub async fn start_with_options(
             .conversation_write_rate
             .map(crate::server::limits::UserRates::new),
         options,
+        tls,
     });
+    let tls_summary = shared.tls.as_ref().map(|t| t.summary.clone());
     let accept = tokio::spawn(net::accept_loop(listener, shared, shutdown_rx));
-    tracing::info!("termim server listening on ws://{local_addr}");
-    Ok(ServerHandle {
+    let handle = ServerHandle {
         local_addr,
+        engine,
+        tls: tls_summary,
+        warnings,
         app_key,
         shutdown,
         accept: Some(accept),
         store,
         hub,
-    })
+    };
+    tracing::info!("termim server {}", handle.startup_line());
+    Ok(handle)
 }
 
 /// `termim serve`: run until Ctrl-C or SIGTERM, then shut down cleanly (nothing
@@ -288,11 +353,11 @@ pub async fn serve_until_signal(
 ) -> anyhow::Result<()> {
     raise_open_file_limit();
     let handle = start_with_options(config, options).await?;
-    eprintln!(
-        "termim server listening on {} (SDKAppID {})",
-        handle.url(),
-        handle.app_key().sdk_app_id
-    );
+    // The warnings first: the start-up line is what scripts wait for.
+    for warning in handle.warnings() {
+        eprintln!("termim server: warning: {warning}");
+    }
+    eprintln!("termim server {}", handle.startup_line());
     wait_for_signal().await?;
     eprintln!("termim server: shutting down");
     handle.shutdown().await;

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use crate::model::limits;
 use crate::server::hub::{CloseReason, Conn, Outbound, Signals};
 use crate::server::session::Session;
+use crate::server::tls::{self, ServerStream};
 use crate::server::{ServerOptions, Shared};
 
 /// Once a connection is being closed (a close frame queued, or killed): how long writing
@@ -40,7 +41,7 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(limits::FRAME_MAX))
 }
 
-pub type WsSink = SplitSink<WebSocketStream<TcpStream>, Message>;
+pub type WsSink = SplitSink<WebSocketStream<ServerStream>, Message>;
 
 /// The connection caps: connections open now (handshakes included), in total and per IP
 /// address.
@@ -191,6 +192,10 @@ async fn serve_connection(
     shutdown: watch::Receiver<bool>,
 ) {
     let _slot = slot;
+    // TLS (when configured) here, in the connection's own task, within its own timeout.
+    let Some(stream) = tls::wrap(stream, shared.tls.as_ref()).await else {
+        return;
+    };
     let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config()));
     let ws = match tokio::time::timeout(shared.options.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,

@@ -12,7 +12,6 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, SplitStream, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::time::{Instant, Interval, Sleep};
 use tokio_tungstenite::WebSocketStream;
@@ -29,9 +28,10 @@ use crate::server::limits::TokenBucket;
 use crate::server::net::CLOSE_TIMEOUT;
 use crate::server::ops::{self, Ctx, Handled};
 use crate::server::store::{Data, WriteCmd, WriteRequest};
+use crate::server::tls::ServerStream;
 use crate::server::{ServerOptions, Shared};
 
-type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+type WsStream = SplitStream<WebSocketStream<ServerStream>>;
 
 /// What to do after a frame.
 enum Flow {

@@ -193,6 +193,8 @@ pub struct App {
     pub can_sign: bool,
     /// The UserSig expired and no new one has been taken yet.
     pub sig_expired: bool,
+    /// Why the latest attempt to connect failed (shown while offline).
+    pub connect_error: Option<String>,
     /// The terminal window has focus (messages arriving then are read at once).
     pub terminal_focused: bool,
 
@@ -268,6 +270,7 @@ impl App {
             syncing: true,
             can_sign: false,
             sig_expired: false,
+            connect_error: None,
             terminal_focused: true,
             conversations: Vec::new(),
             conversations_loaded: false,
@@ -1036,6 +1039,9 @@ impl App {
             SdkEvent::ConnectionChanged(state) => {
                 let was = self.connection;
                 self.connection = state;
+                if state == ConnectionStatus::Connected {
+                    self.connect_error = None;
+                }
                 if state == ConnectionStatus::Connected
                     && matches!(was, ConnectionStatus::Disconnected)
                 {
@@ -1072,6 +1078,10 @@ impl App {
             SdkEvent::KickedOffline => {
                 self.connection = ConnectionStatus::LoggedOut;
                 self.notify_error("Signed out: this account logged in elsewhere");
+                Vec::new()
+            }
+            SdkEvent::ConnectFailed(e) => {
+                self.connect_error = Some(e.desc);
                 Vec::new()
             }
             SdkEvent::UserSigExpired => super::overlay::user_sig::on_expired(self),

@@ -32,6 +32,8 @@ pub struct TestServer {
     pub key: AppKey,
     dir: tempfile::TempDir,
     options: ServerOptions,
+    /// The private CA clients trust (for a server started with `options.tls`).
+    pub ca_cert_pem: Option<String>,
 }
 
 impl TestServer {
@@ -59,11 +61,18 @@ impl TestServer {
             handle: Some(handle),
             dir,
             options,
+            ca_cert_pem: None,
         }
     }
 
+    /// `ws://…`, or `wss://…` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let scheme = if self.options.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -170,6 +179,7 @@ impl TestServer {
         let config = SdkConfig {
             server_url: self.url(),
             data_dir: data_dir.to_path_buf(),
+            ca_cert_pem: self.ca_cert_pem.clone(),
         };
         Tim::login(config, user, sig).await
     }

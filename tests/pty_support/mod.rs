@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// Environment variables of termim's that must not leak in from the test's environment.
-const TERMIM_ENV: [&str; 9] = [
+const TERMIM_ENV: [&str; 10] = [
     "TERMIM_SERVER",
     "TERMIM_USER",
     "TERMIM_USERSIG",
@@ -30,6 +30,7 @@ const TERMIM_ENV: [&str; 9] = [
     "TERMIM_TEST_PANIC",
     "TERMIM_EXE",
     "TERMIM_EMBEDDED_IDLE_SECS",
+    "TERMIM_CA_CERT",
 ];
 
 /// The embedded server of a test's workspace exits this soon once unused (it is also

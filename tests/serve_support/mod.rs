@@ -35,6 +35,18 @@ pub fn start_server_with(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> (Child, String) {
+    let (child, url, _said) = start_server_saying(dir, listen, args, envs);
+    (child, url)
+}
+
+/// [`start_server_with`], also giving what it printed up to and including the line that
+/// says where it listens (its warnings, its start-up line).
+pub fn start_server_saying(
+    dir: &Path,
+    listen: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, Vec<String>) {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
@@ -47,10 +59,12 @@ pub fn start_server_with(
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("termim serve starts");
     let rx = lines_of(child.stderr.take().expect("piped stderr"));
+    let mut said = Vec::new();
     let url = loop {
         let line = rx
             .recv_timeout(Duration::from_secs(20))
-            .expect("termim serve prints where it listens");
+            .unwrap_or_else(|_| panic!("termim serve prints where it listens; it said {said:?}"));
+        said.push(line.clone());
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest
                 .split_whitespace()
@@ -60,7 +74,7 @@ pub fn start_server_with(
         }
     };
     std::thread::spawn(move || for _ in rx {});
-    (child, url)
+    (child, url, said)
 }
 
 /// A UserSig for `user`, signed with the key in the server's data dir.

@@ -45,12 +45,21 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         .buffer_mut()
         .set_line(area.x, area.y, &left, area.width);
 
-    if let Some(s) = app.visible_status() {
+    // A notice, else (while offline) why the latest connect failed.
+    let offline_why = match (&app.connect_error, app.connection) {
+        (Some(why), ConnectionStatus::Disconnected) => Some((why.as_str(), true)),
+        _ => None,
+    };
+    let notice = app
+        .visible_status()
+        .map(|s| (s.text.as_str(), s.error))
+        .or(offline_why);
+    if let Some((notice, error)) = notice {
         let room = usize::from(area.width).saturating_sub(lw + 3);
         if room >= 8 {
-            let clean = text::sanitize_line(&s.text);
+            let clean = text::sanitize_line(notice);
             let (t, tw) = text::truncate(&clean, room);
-            let style = if s.error { bar.patch(theme.error) } else { bar };
+            let style = if error { bar.patch(theme.error) } else { bar };
             let x = area.right() - (tw as u16) - 1;
             frame.buffer_mut().set_string(x, area.y, t, style);
         }

@@ -28,6 +28,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_rate: rate(args.request_rate, 2, defaults.request_rate),
         group_send_rate: rate(args.group_rate, 1, defaults.group_send_rate),
         outbound_queue: args.outbound_queue.unwrap_or(defaults.outbound_queue),
+        conversation_write_rate: rate(args.conversation_rate, 2, defaults.conversation_write_rate),
+        max_groups_per_user: args.max_groups.unwrap_or(defaults.max_groups_per_user),
         ..defaults
     };
     let handle = server::start_with_options(

@@ -7,7 +7,7 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PHASES: [&str; 7] = [
+const PHASES: [&str; 8] = [
     "quiet",
     "history-flood",
     "unauth-junk",
@@ -15,6 +15,7 @@ const PHASES: [&str; 7] = [
     "clean-all",
     "sync-flood",
     "half-open",
+    "quiet-end",
 ];
 
 /// The number right after `pat` in `line`, if it parses.
@@ -91,7 +92,7 @@ fn abuse_scenario_runs_every_phase_and_prints_its_numbers() {
             .lines()
             .find(|l| l.starts_with(&head))
             .unwrap_or_else(|| panic!("no line for phase {phase}:\n{out}"));
-        for pat in [" p50 ", " p99 ", " max ", "server RSS ", "peak "] {
+        for pat in [" p50 ", " p99 ", " max ", "server CPU ", " RSS ", "peak "] {
             assert!(
                 number_after(line, pat).is_some(),
                 "phase {phase}: no number after {pat:?} in {line:?}"

@@ -68,11 +68,14 @@ pub enum Phase {
     SyncFlood,
     /// Item 4: many TCP connections that never finish the WebSocket handshake.
     HalfOpen,
+    /// No abuser again, after all of them: the baseline's spread, and what memory the
+    /// server kept.
+    QuietEnd,
 }
 
 impl Phase {
-    const ALL: [Phase; 7] = [
-        Phase::Quiet,
+    /// The abusers (`--phases`'s default); quiet runs before them and quiet-end after.
+    const ABUSERS: [Phase; 6] = [
         Phase::HistoryFlood,
         Phase::UnauthJunk,
         Phase::PinToggle,
@@ -90,12 +93,13 @@ impl Phase {
             Phase::CleanAll => "clean-all",
             Phase::SyncFlood => "sync-flood",
             Phase::HalfOpen => "half-open",
+            Phase::QuietEnd => "quiet-end",
         }
     }
 
     fn item(self) -> &'static str {
         match self {
-            Phase::Quiet => "-",
+            Phase::Quiet | Phase::QuietEnd => "-",
             Phase::HistoryFlood | Phase::UnauthJunk => "1",
             Phase::PinToggle | Phase::CleanAll => "2",
             Phase::SyncFlood => "3",
@@ -111,8 +115,8 @@ pub struct AbuseArgs {
     /// the group cap stay the server's.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Phases to run, in this order (quiet always runs, first).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Phase::ALL)]
+    /// Abusers to run, in this order (quiet always runs first, and quiet-end last).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Phase::ABUSERS)]
     pub phases: Vec<Phase>,
     /// Seconds the victim sends in each phase.
     #[arg(long, default_value_t = 10)]
@@ -153,6 +157,9 @@ pub struct AbuseArgs {
     /// pin-toggle, clean-all: the abuser's requests in flight.
     #[arg(long, default_value_t = 32)]
     pub window: usize,
+    /// pin-toggle, clean-all: the abuser's requests a second (0: as fast as it can).
+    #[arg(long, default_value_t = 0)]
+    pub abuser_rate: u64,
     /// sync-flood: groups the abuser is in.
     #[arg(long, default_value_t = 20)]
     pub sync_groups: usize,
@@ -223,10 +230,11 @@ pub async fn abuse(a: AbuseArgs) -> anyhow::Result<()> {
     }
     let mut phases = vec![Phase::Quiet];
     for p in &a.phases {
-        if !phases.contains(p) {
+        if !phases.contains(p) && *p != Phase::QuietEnd {
             phases.push(*p);
         }
     }
+    phases.push(Phase::QuietEnd);
     // The pre-fill runs with the request and group send rates lifted (one connection per
     // sender: a sender's other connections would get each message pushed again); then the
     // server restarts on the same data with the limits measured.
@@ -260,7 +268,10 @@ pub async fn abuse(a: AbuseArgs) -> anyhow::Result<()> {
             .max_groups
             .map_or("1000 (default)".to_string(), |n| n.to_string())
     );
-    // Let the restarted server settle before measuring.
+    // The victim's conversation and the restarted server's caches warm up, unmeasured.
+    if let Ok(conns) = open_victim(&env).await {
+        run_victim(&env, conns, Duration::from_secs(2)).await;
+    }
     tokio::time::sleep(Duration::from_millis(env.a.gap_ms)).await;
     let mut results = Vec::new();
     for phase in phases {
@@ -457,7 +468,7 @@ async fn open_victim(env: &Env) -> anyhow::Result<Vec<(Sink, Stream)>> {
 
 /// The victim's open-loop sends for `secs`, then its answers (≤ `VICTIM_DRAIN`), beside a
 /// fresh login each second.
-async fn run_victim(env: &Env, conns: Vec<(Sink, Stream)>) -> VictimResult {
+async fn run_victim(env: &Env, conns: Vec<(Sink, Stream)>, secs: Duration) -> VictimResult {
     let a = &env.a;
     let (mut readers, stop) = Readers::new();
     let mut sinks = Vec::new();
@@ -467,7 +478,7 @@ async fn run_victim(env: &Env, conns: Vec<(Sink, Stream)>) -> VictimResult {
     }
     let victim_sink = sinks.pop();
     let interval = 1_000_000_000 / a.rate;
-    let count = a.secs * a.rate;
+    let count = (secs.as_secs_f64() * a.rate as f64) as u64;
     let start = client::now_ns(env.base) + 50_000_000;
     let sends = async {
         let Some(sink) = victim_sink else {
@@ -488,7 +499,7 @@ async fn run_victim(env: &Env, conns: Vec<(Sink, Stream)>) -> VictimResult {
         sinks.push(sink);
         sent
     };
-    let until = env.base + Duration::from_nanos(start) + Duration::from_secs(a.secs);
+    let until = env.base + Duration::from_nanos(start) + secs;
     let (sent, (logins, logins_failed)) = tokio::join!(sends, login_probe(env, until));
     let counters = readers.counters.clone();
     let stats = readers.finish(sent, sent, VICTIM_DRAIN).await;
@@ -533,6 +544,8 @@ struct PhaseResult {
     rss_before: u64,
     rss_peak: u64,
     rss_after: u64,
+    /// The server's CPU from the abuser's start to its stop, % of one core.
+    cpu: f64,
 }
 
 type Abuser = BoxFuture<'static, anyhow::Result<String>>;
@@ -540,7 +553,7 @@ type Abuser = BoxFuture<'static, anyhow::Result<String>>;
 fn abuser(env: &Arc<Env>, phase: Phase, stop: watch::Receiver<bool>) -> Option<Abuser> {
     let env = env.clone();
     Some(match phase {
-        Phase::Quiet => return None,
+        Phase::Quiet | Phase::QuietEnd => return None,
         Phase::HistoryFlood => history_flood(env, stop).boxed(),
         Phase::UnauthJunk => unauth_junk(env, stop).boxed(),
         Phase::PinToggle => pin_toggle(env, stop).boxed(),
@@ -574,7 +587,7 @@ async fn run_phase(env: &Arc<Env>, target: &Target, phase: Phase) -> PhaseResult
             tokio::time::sleep(Duration::from_millis(env.a.warmup_ms)).await;
         }
         let victim = match conns {
-            Ok(conns) => Ok(run_victim(env, conns).await),
+            Ok(conns) => Ok(run_victim(env, conns, Duration::from_secs(env.a.secs)).await),
             Err(e) => Err(format!("{e:#}")),
         };
         let _ = stop_tx.send(true);
@@ -596,7 +609,9 @@ async fn run_phase(env: &Arc<Env>, target: &Target, phase: Phase) -> PhaseResult
         let _ = done_tx.send(true);
         (victim, abuser)
     };
+    let (cpu0, t0) = (target.cpu_secs().unwrap_or(0.0), Instant::now());
     let (rss_peak, (victim, abuser)) = tokio::join!(sampler, work);
+    let cpu = 100.0 * (target.cpu_secs().unwrap_or(0.0) - cpu0) / secs_since(t0).max(1e-9);
     tokio::time::sleep(Duration::from_millis(env.a.gap_ms)).await;
     PhaseResult {
         phase,
@@ -605,6 +620,7 @@ async fn run_phase(env: &Arc<Env>, target: &Target, phase: Phase) -> PhaseResult
         rss_before,
         rss_peak,
         rss_after: target.rss().unwrap_or(0),
+        cpu,
     }
 }
 
@@ -625,7 +641,7 @@ impl PhaseResult {
         match &self.victim {
             Err(e) => println!("{head}: the victim could not connect: {e}"),
             Ok(v) => println!(
-                "{head}: victim send → ack p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  (acked {} of {} sent, refused {}, delivered {}); login p50 {:.1} ms  p99 {:.1} ms ({} ok, {} failed); server RSS {:.1} MB, peak {:.1} MB, {:.1} MB after the gap",
+                "{head}: victim send → ack p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms  (acked {} of {} sent, refused {}, delivered {}); login p50 {:.1} ms  p99 {:.1} ms ({} ok, {} failed); server CPU {:.0}% of a core, RSS {:.1} MB, peak {:.1} MB, {:.1} MB after the gap",
                 ms(&v.ack, 0.5),
                 ms(&v.ack, 0.99),
                 ms(&v.ack, 1.0),
@@ -637,6 +653,7 @@ impl PhaseResult {
                 ms(&v.logins, 0.99),
                 v.logins.len(),
                 v.logins_failed,
+                self.cpu,
                 mb(self.rss_before),
                 mb(self.rss_peak),
                 mb(self.rss_after)
@@ -647,22 +664,28 @@ impl PhaseResult {
 }
 
 fn print_table(results: &[PhaseResult]) {
+    // The stricter baseline: the lower of the two quiet figures.
     let quiet_p99 = results
         .iter()
-        .find(|r| r.phase == Phase::Quiet)
-        .and_then(|r| r.victim.as_ref().ok())
-        .map(|v| ms(&v.ack, 0.99));
+        .filter(|r| matches!(r.phase, Phase::Quiet | Phase::QuietEnd))
+        .filter_map(|r| r.victim.as_ref().ok())
+        .map(|v| ms(&v.ack, 0.99))
+        .reduce(f64::min);
     println!();
+    if let Some(q) = quiet_p99 {
+        println!("quiet p99 (the lower of quiet and quiet-end): {q:.2} ms");
+    }
     println!(
-        "| phase | item | victim send → ack p50 / p99 / max (ms) | p99 ÷ quiet | within 2×? | unanswered | login p50 / p99 (ms) | server RSS peak (MB) | abuser |"
+        "| phase | item | victim send → ack p50 / p99 / max (ms) | p99 ÷ quiet | within 2×? | unanswered | login p50 / p99 (ms) | server CPU | server RSS peak (MB) | abuser |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let Ok(v) = &r.victim else {
             println!(
-                "| {} | {} | (victim could not connect) | | | | | {:.0} | {} |",
+                "| {} | {} | (victim could not connect) | | | | | {:.0}% | {:.0} | {} |",
                 r.phase.name(),
                 r.phase.item(),
+                r.cpu,
                 mb(r.rss_peak),
                 r.abuser
             );
@@ -672,7 +695,7 @@ fn print_table(results: &[PhaseResult]) {
         let ratio = quiet_p99.map_or(f64::NAN, |q| p99 / q);
         let unanswered = v.sent.saturating_sub(v.acked + v.refused);
         println!(
-            "| {} | {} | {:.2} / {:.2} / {:.2} | {:.1}× | {} | {} | {:.1} / {:.1}{} | {:.0} | {} |",
+            "| {} | {} | {:.2} / {:.2} / {:.2} | {:.1}× | {} | {} | {:.1} / {:.1}{} | {:.0}% | {:.0} | {} |",
             r.phase.name(),
             r.phase.item(),
             ms(&v.ack, 0.5),
@@ -692,6 +715,7 @@ fn print_table(results: &[PhaseResult]) {
             } else {
                 String::new()
             },
+            r.cpu,
             mb(r.rss_peak),
             r.abuser
         );
@@ -867,29 +891,42 @@ impl Tally {
     }
 }
 
-/// Keep `window` requests `make(n)` (reqId `n + 1`) in flight on one connection, reading
-/// every answer, until `stop` or the connection ends.
+/// Keep up to `window` requests `make(n)` (reqId `n + 1`) in flight on one connection,
+/// `rate` a second (0: as fast as the answers come back), reading every answer, until
+/// `stop` or the connection ends.
 async fn hammer(
     mut sink: Sink,
     mut stream: Stream,
     proto: &Proto,
-    window: usize,
+    (window, rate): (usize, u64),
     make: impl Fn(u64) -> String,
     stop: &mut watch::Receiver<bool>,
 ) -> Tally {
     let mut t = Tally::default();
+    let start = Instant::now();
     until_stopped(stop, async {
         let mut in_flight = 0usize;
         loop {
-            while in_flight < window.max(1) {
-                if let Err(e) = sink.send(Message::Text(make(t.sent).into())).await {
-                    t.ended = Some(format!("write: {e}"));
-                    return;
+            let due = async {
+                if rate > 0 {
+                    let at = start + Duration::from_secs_f64(t.sent as f64 / rate as f64);
+                    tokio::time::sleep_until(at).await;
                 }
-                t.sent += 1;
-                in_flight += 1;
-            }
-            match stream.next().await {
+            };
+            let msg = tokio::select! {
+                biased;
+                msg = stream.next() => msg,
+                _ = due, if in_flight < window.max(1) => {
+                    if let Err(e) = sink.send(Message::Text(make(t.sent).into())).await {
+                        t.ended = Some(format!("write: {e}"));
+                        return;
+                    }
+                    t.sent += 1;
+                    in_flight += 1;
+                    continue;
+                }
+            };
+            match msg {
                 Some(Ok(Message::Text(text))) => match proto.classify(&text) {
                     Frame::Ack(_) => {
                         t.ok += 1;
@@ -923,18 +960,50 @@ async fn hammer(
     t
 }
 
+/// Two calls of `op`, one after the other, before the abuser hammers: what one costs
+/// alone (the first may do work the second finds done), ms.
+async fn timed_twice(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    op: &str,
+    params: &[serde_json::Value; 2],
+) -> anyhow::Result<String> {
+    let mut times = Vec::new();
+    for (req, p) in (1u64 << 40..).zip(params) {
+        let t = Instant::now();
+        client::call_text(sink, stream, req, op, p.clone()).await?;
+        times.push(format!("{:.1} ms", t.elapsed().as_secs_f64() * 1e3));
+    }
+    Ok(format!("one call alone {}", times.join(", then ")))
+}
+
 async fn pin_toggle(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::Result<String> {
     let t0 = Instant::now();
-    let (sink, stream) = client::open(&env.url, &env.proto, PINNER).await?;
+    let (mut sink, mut stream) = client::open(&env.url, &env.proto, PINNER).await?;
     let conversation = format!("c2c_{PIN_PEER}");
+    let params = |pinned: bool| json!({"conversationID": conversation, "isPinned": pinned});
+    let alone = timed_twice(
+        &mut sink,
+        &mut stream,
+        "pinConversation",
+        &[params(true), params(false)],
+    )
+    .await?;
     let make = |n: u64| {
-        json!({"reqId": n + 1, "op": "pinConversation",
-               "params": {"conversationID": conversation, "isPinned": n.is_multiple_of(2)}})
-        .to_string()
+        json!({"reqId": n + 1, "op": "pinConversation", "params": params(n.is_multiple_of(2))})
+            .to_string()
     };
-    let tally = hammer(sink, stream, &env.proto, env.a.window, make, &mut stop).await;
+    let tally = hammer(
+        sink,
+        stream,
+        &env.proto,
+        (env.a.window, env.a.abuser_rate),
+        make,
+        &mut stop,
+    )
+    .await;
     Ok(format!(
-        "pinConversation toggled ({} unread): {}",
+        "pinConversation toggled ({} unread; {alone}): {}",
         env.a.pin_unread,
         tally.describe(secs_since(t0))
     ))
@@ -942,15 +1011,30 @@ async fn pin_toggle(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::R
 
 async fn clean_all(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::Result<String> {
     let t0 = Instant::now();
-    let (sink, stream) = client::open(&env.url, &env.proto, CLEANER).await?;
+    let (mut sink, mut stream) = client::open(&env.url, &env.proto, CLEANER).await?;
+    let params = json!({"conversationID": "", "cleanTimestamp": 0, "cleanSequence": 0});
+    let alone = timed_twice(
+        &mut sink,
+        &mut stream,
+        "cleanConversationUnreadMessageCount",
+        &[params.clone(), params.clone()],
+    )
+    .await?;
     let make = |n: u64| {
-        json!({"reqId": n + 1, "op": "cleanConversationUnreadMessageCount",
-               "params": {"conversationID": "", "cleanTimestamp": 0, "cleanSequence": 0}})
-        .to_string()
+        json!({"reqId": n + 1, "op": "cleanConversationUnreadMessageCount", "params": params})
+            .to_string()
     };
-    let tally = hammer(sink, stream, &env.proto, env.a.window, make, &mut stop).await;
+    let tally = hammer(
+        sink,
+        stream,
+        &env.proto,
+        (env.a.window, env.a.abuser_rate),
+        make,
+        &mut stop,
+    )
+    .await;
     Ok(format!(
-        "clean-all in {} groups: {}",
+        "clean-all in {} groups ({alone}): {}",
         env.a.clean_groups,
         tally.describe(secs_since(t0))
     ))

@@ -90,7 +90,7 @@ pub struct CatchUpArgs {
     pub runs: usize,
 }
 
-fn ms(us: u64) -> f64 {
+pub(super) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
@@ -109,14 +109,14 @@ fn line(name: &str, h: &Histogram<u64>) {
     );
 }
 
-fn proto_for(target: &Target) -> anyhow::Result<Proto> {
+pub(super) fn proto_for(target: &Target) -> anyhow::Result<Proto> {
     match target.kind {
         Kind::Termim => Ok(Proto::Termim(target.key.clone().context("termim key")?)),
         Kind::Floor => Ok(Proto::Floor),
     }
 }
 
-fn describe(t: &TargetArgs, target: &Target) -> String {
+pub(super) fn describe(t: &TargetArgs, target: &Target) -> String {
     match t.target {
         Kind::Termim => format!(
             "termim (pid {}, {} workers, synchronous={})",
@@ -130,7 +130,7 @@ fn describe(t: &TargetArgs, target: &Target) -> String {
 }
 
 /// Open and log in many connections, `CONNECT_CONCURRENCY` at a time, in user order.
-async fn open_all(
+pub(super) async fn open_all(
     url: &str,
     proto: &Proto,
     users: Vec<String>,
@@ -147,14 +147,14 @@ async fn open_all(
     results.into_iter().collect()
 }
 
-struct Readers {
+pub(super) struct Readers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<client::Samples>>,
-    counters: Arc<Counters>,
+    pub(super) counters: Arc<Counters>,
 }
 
 impl Readers {
-    fn new() -> (Self, watch::Receiver<bool>) {
+    pub(super) fn new() -> (Self, watch::Receiver<bool>) {
         let (stop, rx) = watch::channel(false);
         (
             Self {
@@ -166,7 +166,7 @@ impl Readers {
         )
     }
 
-    fn spawn(
+    pub(super) fn spawn(
         &mut self,
         stream: client::Stream,
         proto: &Proto,
@@ -183,7 +183,7 @@ impl Readers {
     }
 
     /// Wait until `acks` and `deliveries` are reached (or `drain` passes), then stop.
-    async fn finish(self, acks: u64, deliveries: u64, drain: Duration) -> Stats {
+    pub(super) async fn finish(self, acks: u64, deliveries: u64, drain: Duration) -> Stats {
         let until = Instant::now() + drain;
         while Instant::now() < until
             && (self.counters.acks.load(Ordering::Relaxed)

@@ -162,8 +162,8 @@ impl Proto {
     }
 }
 
-/// Connect and log in as `user`.
-pub async fn open(url: &str, proto: &Proto, user: &str) -> anyhow::Result<(Sink, Stream)> {
+/// Connect a WebSocket, without logging in.
+pub async fn connect(url: &str) -> anyhow::Result<(Sink, Stream)> {
     let (ws, _) = tokio::time::timeout(
         Duration::from_secs(30),
         // Small buffers like the server's, but large frames: sync pages run to 256 KiB.
@@ -179,7 +179,12 @@ pub async fn open(url: &str, proto: &Proto, user: &str) -> anyhow::Result<(Sink,
     )
     .await
     .context("connect timed out")??;
-    let (mut sink, mut stream) = ws.split();
+    Ok(ws.split())
+}
+
+/// Connect and log in as `user`.
+pub async fn open(url: &str, proto: &Proto, user: &str) -> anyhow::Result<(Sink, Stream)> {
+    let (mut sink, mut stream) = connect(url).await?;
     sink.send(Message::Text(proto.login(user).into())).await?;
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(30), stream.next())
@@ -206,22 +211,32 @@ pub async fn call(
     op: &str,
     params: serde_json::Value,
 ) -> anyhow::Result<serde_json::Value> {
+    let text = call_text(sink, stream, req_id, op, params).await?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    if v["code"] != 0 {
+        bail!("{op} failed: {v}");
+    }
+    Ok(v["data"].clone())
+}
+
+/// Send a termim request and return its answer frame as text, unparsed (pushes meanwhile
+/// are skipped), whatever its code.
+pub async fn call_text(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    req_id: u64,
+    op: &str,
+    params: serde_json::Value,
+) -> anyhow::Result<String> {
     let frame = serde_json::json!({"reqId": req_id, "op": op, "params": params});
     sink.send(Message::Text(frame.to_string().into())).await?;
+    let answer = format!(r#"{{"reqId":{req_id},"#);
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(60), stream.next())
             .await
             .context("no answer in time")?;
         match msg {
-            Some(Ok(Message::Text(t))) => {
-                let v: serde_json::Value = serde_json::from_str(&t)?;
-                if v.get("push").is_none() && v["reqId"] == req_id {
-                    if v["code"] != 0 {
-                        bail!("{op} failed: {v}");
-                    }
-                    return Ok(v["data"].clone());
-                }
-            }
+            Some(Ok(Message::Text(t))) if t.starts_with(&answer) => return Ok(t.to_string()),
             Some(Ok(_)) => {}
             other => bail!("connection ended: {other:?}"),
         }

@@ -1,7 +1,8 @@
 //! The pieces of `termim-load`: `serve` and `floor` (the servers under test) and the
-//! scenarios (`c2c`, `fanout`, `idle`, `catch-up`, `soak`), which start their server as a child
-//! process and drive it from this one.
+//! scenarios (`c2c`, `fanout`, `idle`, `catch-up`, `soak`, `abuse`), which start their server as
+//! a child process and drive it from this one.
 
+mod abuse;
 mod bench;
 mod client;
 mod floor;
@@ -46,6 +47,10 @@ pub enum Command {
     /// Long C2C load with connection churn: memory, descriptors, latency over time, and
     /// an end-to-end audit (nothing lost or duplicated).
     Soak(soak::SoakArgs),
+    /// One user's send latency while an abuser runs (issue 10 items 1–4), phase by phase:
+    /// quiet, history flood, unauthenticated junk, pin toggling, clean-all, sync flood,
+    /// half-open handshakes.
+    Abuse(abuse::AbuseArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -73,6 +78,13 @@ pub struct ServeArgs {
     /// Connections at once in total. Default: no cap but the open file limit.
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// Conversation changes (read marks, pins, deletes, custom data) per second per user
+    /// (burst: twice that); 0 = unlimited.
+    #[arg(long)]
+    pub conversation_rate: Option<u32>,
+    /// Groups one user may be in.
+    #[arg(long)]
+    pub max_groups: Option<usize>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -98,5 +110,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Idle(args) => generator()?.block_on(bench::idle(args)),
         Command::CatchUp(args) => generator()?.block_on(bench::catch_up(args)),
         Command::Soak(args) => generator()?.block_on(soak::soak(args)),
+        Command::Abuse(args) => generator()?.block_on(abuse::abuse(args)),
     }
 }

@@ -30,6 +30,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_queued_bytes: args.max_queued_bytes.unwrap_or(defaults.max_queued_bytes),
         max_connections_per_ip: args.max_connections_per_ip.unwrap_or(usize::MAX),
         max_connections: args.max_connections.unwrap_or(usize::MAX),
+        conversation_write_rate: rate(args.conversation_rate, 2, defaults.conversation_write_rate),
+        max_groups_per_user: args.max_groups.unwrap_or(defaults.max_groups_per_user),
         ..defaults
     };
     server::raise_open_file_limit();

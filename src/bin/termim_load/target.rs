@@ -35,9 +35,19 @@ pub struct TargetArgs {
     /// Per-group send rate for termim (0 = unlimited; default: the server's).
     #[arg(long)]
     pub group_rate: Option<u32>,
+    /// Conversation changes per second per user for termim (0 = unlimited; default: the
+    /// server's).
+    #[arg(long)]
+    pub conversation_rate: Option<u32>,
+    /// Groups one user may be in, for termim (default: the server's).
+    #[arg(long)]
+    pub max_groups: Option<usize>,
     /// Pin the server to these CPUs (`taskset -c` list, e.g. "0").
     #[arg(long)]
     pub server_cpus: Option<String>,
+    /// Run the server with this open-file limit (`prlimit --nofile`).
+    #[arg(long)]
+    pub server_nofile: Option<u64>,
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.
@@ -70,23 +80,38 @@ pub struct Target {
     pub pid: u32,
     pub key: Option<AppKey>,
     child: Child,
-    _dir: Option<ScratchDir>,
+    dir: Option<ScratchDir>,
 }
 
 impl Target {
     pub async fn start(args: &TargetArgs) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let mut cmd = match &args.server_cpus {
-            Some(cpus) => {
-                let mut c = Command::new("taskset");
-                c.arg("-c").arg(cpus).arg(&exe);
-                c
-            }
-            None => Command::new(&exe),
+        let dir = match args.target {
+            Kind::Termim => Some(ScratchDir::new()?),
+            Kind::Floor => None,
         };
-        let tmp = match args.target {
-            Kind::Termim => {
-                let tmp = ScratchDir::new()?;
+        Self::launch(args, dir).await
+    }
+
+    /// Kill the server and start it again on the same data dir, with `args`' settings.
+    pub async fn restart(mut self, args: &TargetArgs) -> anyhow::Result<Self> {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        Self::launch(args, self.dir.take()).await
+    }
+
+    async fn launch(args: &TargetArgs, dir: Option<ScratchDir>) -> anyhow::Result<Self> {
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(cpus) = &args.server_cpus {
+            argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
+        }
+        if let Some(n) = args.server_nofile {
+            argv.extend(["prlimit".into(), format!("--nofile={n}").into()]);
+        }
+        argv.push(std::env::current_exe()?.into());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        match &dir {
+            Some(tmp) => {
                 cmd.arg("serve").arg("--data-dir").arg(tmp.path());
                 if let Some(r) = args.request_rate {
                     cmd.args(["--request-rate", &r.to_string()]);
@@ -94,14 +119,18 @@ impl Target {
                 if let Some(r) = args.group_rate {
                     cmd.args(["--group-rate", &r.to_string()]);
                 }
+                if let Some(r) = args.conversation_rate {
+                    cmd.args(["--conversation-rate", &r.to_string()]);
+                }
+                if let Some(n) = args.max_groups {
+                    cmd.args(["--max-groups", &n.to_string()]);
+                }
                 cmd.env("TERMIM_SQLITE_SYNC", &args.sync);
-                Some(tmp)
             }
-            Kind::Floor => {
+            None => {
                 cmd.arg("floor");
-                None
             }
-        };
+        }
         cmd.args(["--workers", &args.server_workers.to_string()]);
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -119,7 +148,7 @@ impl Target {
         let words: Vec<&str> = line.split_whitespace().collect();
         let url = words.get(1).context("no url")?.to_string();
         let pid: u32 = words.get(3).context("no pid")?.parse()?;
-        let key = match &tmp {
+        let key = match &dir {
             Some(t) => Some(AppKey::load(t.path())?),
             None => None,
         };
@@ -129,7 +158,7 @@ impl Target {
             pid,
             key,
             child,
-            _dir: tmp,
+            dir,
         })
     }
 

@@ -287,6 +287,10 @@ impl Session {
                         break Ending::Close(code, reason);
                     }
                 }
+                // Every write permit is taken: wake when one comes back (the permit is
+                // handed back at once), so reading goes on without waiting for a clock.
+                _ = self.writes_in_flight.clone().acquire_owned(),
+                    if self.writes_in_flight.available_permits() == 0 => {}
                 // Read only while another request may start: as many reads and writes in
                 // flight as allowed, so starting one never waits.
                 msg = stream.next(), if pending.len() < max_in_flight

@@ -459,3 +459,41 @@ async fn pipelined_writes_beyond_the_in_flight_cap_are_all_answered_promptly() {
     let history = sender.history("c2c_peer", 100).await;
     assert_eq!(history.len(), 100);
 }
+
+/// Reads are computed a few at a time per connection (each may build megabytes): the rest
+/// wait in the socket, and every one is answered, in full, as the earlier ones finish.
+#[tokio::test]
+async fn pipelined_reads_beyond_the_read_cap_are_all_answered() {
+    let server = TestServer::start_with(ServerOptions {
+        max_reads_in_flight: 1,
+        request_rate: None,
+        heartbeat_interval: Duration::from_secs(3600),
+        idle_timeout: Duration::from_secs(3600),
+        ..ServerOptions::default()
+    })
+    .await;
+    drop(server.login("peer").await);
+    let mut sender = server.login("sender").await;
+    sender
+        .send_texts_pipelined("peer", "", "m", 30, "hello")
+        .await;
+    let mut reqs = Vec::new();
+    for _ in 0..40 {
+        reqs.push(
+            sender
+                .send_request(
+                    "getHistoryMessageList",
+                    json!({"conversationID": "c2c_peer", "count": 30}),
+                )
+                .await,
+        );
+    }
+    for req in reqs {
+        let answer = within("a pipelined history read", sender.response(req)).await;
+        assert_eq!(answer["code"], 0, "{answer}");
+        assert_eq!(
+            answer["data"]["messageList"].as_array().map(Vec::len),
+            Some(30)
+        );
+    }
+}

@@ -101,6 +101,9 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// Requests of one connection in progress at once; beyond that the socket is not read.
     pub max_in_flight: usize,
+    /// Reads of one connection computed at once (each may build an answer of megabytes:
+    /// 500 history messages); beyond that the socket is not read until one is answered.
+    pub max_reads_in_flight: usize,
     /// At shutdown, how long connections get to finish what they started.
     pub shutdown_grace: Duration,
     /// What a UserSig must satisfy at login and `renewUserSig` beyond its signature and
@@ -129,6 +132,7 @@ impl Default for ServerOptions {
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(5),
             max_in_flight: 256,
+            max_reads_in_flight: 8,
             shutdown_grace: Duration::from_secs(5),
             sig_verify: crate::usersig::VerifyOptions::default(),
             sig_grace: DEFAULT_SIG_GRACE,

@@ -251,7 +251,7 @@ impl Session {
         mut stream: WsStream,
         mut shutdown: watch::Receiver<bool>,
     ) -> Instant {
-        let max_in_flight = self.shared.options.max_in_flight.max(1);
+        let max_reads = self.shared.options.max_reads_in_flight.max(1);
         let mut clocks = Clocks::new(&self.shared.options);
         let mut pending: FuturesUnordered<BoxFuture<'static, Utf8Bytes>> = FuturesUnordered::new();
         let going_away = || Ending::Close(close::GOING_AWAY, "server shutting down".to_string());
@@ -293,7 +293,7 @@ impl Session {
                     if self.writes_in_flight.available_permits() == 0 => {}
                 // Read only while another request may start: as many reads and writes in
                 // flight as allowed, so starting one never waits.
-                msg = stream.next(), if pending.len() < max_in_flight
+                msg = stream.next(), if pending.len() < max_reads
                     && self.writes_in_flight.available_permits() > 0 => {
                     if matches!(msg, Some(Ok(_))) {
                         clocks.heard();

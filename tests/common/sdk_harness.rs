@@ -50,11 +50,19 @@ impl TestServer {
                 data_dir: dir.path().to_path_buf(),
                 sdk_app_id: None,
                 secret_key: None,
+                database: super::test_database(dir.path()),
             },
             options.clone(),
         )
         .await
         .expect("server starts");
+        if super::on_postgres() {
+            assert!(
+                handle.startup_line().contains("(postgres "),
+                "{}",
+                handle.startup_line()
+            );
+        }
         TestServer {
             addr: handle.local_addr(),
             key: handle.app_key().clone(),
@@ -102,6 +110,7 @@ impl TestServer {
                     data_dir: self.dir.path().to_path_buf(),
                     sdk_app_id: None,
                     secret_key: None,
+                    database: super::test_database(self.dir.path()),
                 },
                 self.options.clone(),
             )

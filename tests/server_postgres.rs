@@ -25,7 +25,9 @@ const SECRET: &str = "2f1e0a9c8b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c
 const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 const GROUP: &str = "both-servers";
 /// Messages each connection sends to its C2C peer and to the group.
-const PER_CONNECTION: usize = 12;
+const PER_CONNECTION: usize = 20;
+/// Messages each user sends through both servers at the same moment, with one client id.
+const TWINS: usize = 8;
 
 /// Which acknowledged sends a conversation holds.
 type Belongs = Box<dyn Fn(&Ack) -> bool>;
@@ -168,6 +170,54 @@ async fn two_servers_on_one_database_keep_seqs_dense_and_sends_idempotent() {
         );
     }
     assert_eq!(acks.len(), 2 * USERS.len() * PER_CONNECTION * 2);
+
+    // One client id sent through both servers at the same moment (a client that gave up
+    // on one server and retried on the other): one message, the same answer from both.
+    let mut twins = Vec::new();
+    for user in USERS {
+        let urls = urls.clone();
+        let key = key.clone();
+        twins.push(tokio::spawn(async move {
+            let mut on_a = login(&urls[0], &key, user).await;
+            let mut on_b = login(&urls[1], &key, user).await;
+            let mut acks = Vec::new();
+            for k in 0..TWINS {
+                for to_group in [false, true] {
+                    let id = format!("{user}-twin-{k}-{}", if to_group { "g" } else { "c" });
+                    let (receiver, group) = if to_group {
+                        ("", GROUP)
+                    } else {
+                        (peer(user), "")
+                    };
+                    let params = text_params(&id, receiver, group, &id);
+                    let (x, y) =
+                        tokio::join!(send(&mut on_a, params.clone()), send(&mut on_b, params));
+                    assert_eq!(
+                        x["msgID"], y["msgID"],
+                        "{id}: one message through both servers"
+                    );
+                    assert_eq!(x["seq"], y["seq"], "{id}");
+                    acks.push(Ack {
+                        sender: user.to_string(),
+                        client_id: id,
+                        receiver: receiver.to_string(),
+                        group: group.to_string(),
+                        msg_id: x["msgID"].as_str().expect("msgID").to_string(),
+                        seq: x["seq"].as_u64().expect("seq"),
+                    });
+                }
+            }
+            acks
+        }));
+    }
+    for t in twins {
+        acks.extend(
+            tokio::time::timeout(Duration::from_secs(120), t)
+                .await
+                .expect("in time")
+                .expect("twin sender"),
+        );
+    }
 
     // Resends through the other server: the same message, nothing new.
     let mut resenders: HashMap<(usize, String), RawClient> = HashMap::new();

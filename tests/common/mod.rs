@@ -56,3 +56,35 @@ pub fn test_database(data_dir: &std::path::Path) -> Option<String> {
 pub fn on_postgres() -> bool {
     std::env::var("TERMIM_TEST_POSTGRES").is_ok_and(|v| !v.trim().is_empty())
 }
+
+/// Does any row of any table of the PostgreSQL database at `url` hold `needle` (in its
+/// text form)? What reading every file of a SQLite data dir is for the SQLite engine.
+pub fn database_contains(url: &str, needle: &str) -> bool {
+    let (url, needle) = (url.to_string(), needle.to_string());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let tables: Vec<String> = client
+            .query(
+                "SELECT table_name::TEXT FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                &[],
+            )
+            .expect("tables")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tables.iter().any(|t| {
+            client
+                .query_one(
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM \"{t}\" r WHERE strpos(r::TEXT, $1) > 0)"
+                    ),
+                    &[&needle],
+                )
+                .expect("search")
+                .get::<_, bool>(0)
+        })
+    })
+    .join()
+    .expect("the database is searched")
+}

@@ -202,6 +202,10 @@ impl TestServer {
 
     /// Does any file under the server's data dir contain `needle`?
     pub fn data_contains(&self, needle: &str) -> bool {
+        if let Some(url) = super::test_database(self.dir.path()) {
+            return super::database_contains(&url, needle)
+                || dir_contains(self.dir.path(), needle.as_bytes());
+        }
         dir_contains(self.dir.path(), needle.as_bytes())
     }
 }

@@ -127,6 +127,33 @@ async fn two_servers_on_one_database_keep_seqs_dense_and_sends_idempotent() {
         .create_group("Work", GROUP, &["bob", "carol", "dave"])
         .await;
 
+    // Readers following carol's stream from the cursor while the load runs, one on each
+    // server: a position that committed after a higher one was seen would be skipped by
+    // them, and missing from what they collected.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut followers = Vec::new();
+    for url in urls.iter() {
+        let (url, key, stop) = (url.clone(), key.clone(), stop.clone());
+        followers.push(tokio::spawn(async move {
+            let mut c = login(&url, &key, "carol").await;
+            let mut cursor = 0;
+            let mut seen: Vec<String> = Vec::new();
+            loop {
+                let last = stop.load(std::sync::atomic::Ordering::SeqCst);
+                let (page, next) = c.sync_all(cursor).await;
+                seen.extend(
+                    page.iter()
+                        .filter_map(|m| m["msgID"].as_str().map(String::from)),
+                );
+                cursor = next;
+                if last {
+                    return seen;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+
     // Every user on both servers, all sending at once.
     let mut tasks = Vec::new();
     for (server, url) in urls.iter().enumerate() {
@@ -216,6 +243,26 @@ async fn two_servers_on_one_database_keep_seqs_dense_and_sends_idempotent() {
                 .await
                 .expect("in time")
                 .expect("twin sender"),
+        );
+    }
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut followed = Vec::new();
+    for f in followers {
+        followed.push(f.await.expect("follower"));
+    }
+    let mut full = login(&urls[0], &key, "carol").await;
+    let all: Vec<String> = full
+        .sync_all(0)
+        .await
+        .0
+        .iter()
+        .filter_map(|m| m["msgID"].as_str().map(String::from))
+        .collect();
+    for seen in followed {
+        assert_eq!(
+            seen, all,
+            "a reader following the stream from its cursor saw every message, in order"
         );
     }
 

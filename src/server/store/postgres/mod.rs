@@ -290,6 +290,7 @@ impl PgStore {
                  versions up to {SCHEMA_VERSION}: upgrade termim"
             )));
         }
+        writer::configure_session(&mut db)?;
         let writer = Writer::new(db, config.clone(), sink, options);
         let (queue, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()

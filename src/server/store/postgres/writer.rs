@@ -58,6 +58,14 @@ const BATCH_PAUSES: [Duration; 3] = [
     Duration::from_secs(1),
 ];
 
+/// Settings of the writer's session. A process that hangs inside a transaction holds the
+/// `sync_pos` lock every other process's writer waits for: after 30 s idle in it, the
+/// database ends that transaction (nothing of it was answered, so nothing is lost; its
+/// writer finds the connection gone and tries the batch again on a new one).
+pub(super) fn configure_session(db: &mut Conn) -> Result<(), postgres::Error> {
+    db.batch("SET idle_in_transaction_session_timeout = '30s'")
+}
+
 /// Why a batch's transaction could not go on.
 struct Broken {
     error: OpError,
@@ -194,7 +202,8 @@ impl Writer {
     /// A new connection when the old one is gone.
     fn reconnect_if_closed(&mut self) -> Result<(), Broken> {
         if self.db.is_closed() {
-            let fresh = Conn::connect(&self.config)?;
+            let mut fresh = Conn::connect(&self.config)?;
+            configure_session(&mut fresh)?;
             // The old client is dropped here, on the writer's own thread.
             self.db = fresh;
         }

@@ -376,3 +376,51 @@ async fn two_servers_on_one_database_keep_seqs_dense_and_sends_idempotent() {
         }
     }
 }
+
+/// Every connection the server holds to the database is terminated (a database restart,
+/// a failover, an operator's `pg_terminate_backend`): the next writes and reads go through
+/// on new connections, and nothing is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_reconnects_when_the_database_drops_its_connections() {
+    if !common::on_postgres() {
+        eprintln!("skipped: TERMIM_TEST_POSTGRES is not set (run under scripts/with-postgres)");
+        return;
+    }
+    let server = common::raw::TestServer::start().await;
+    let url = common::test_database(&server.dir).expect("a test database");
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.send_text_to("bob", "", "before", "before").await;
+    assert_eq!(
+        common::raw::texts(&bob.history("c2c_alice", 10).await),
+        ["before"]
+    );
+
+    let terminated = std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'termim' \
+                 AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .expect("terminate")
+            .len()
+    })
+    .join()
+    .expect("terminated");
+    assert!(
+        terminated >= 2,
+        "the writer and a reader were connected: {terminated}"
+    );
+
+    let sent = alice.send_text_to("bob", "", "after", "after").await;
+    assert_eq!(sent["seq"], 2, "{sent}");
+    assert_eq!(
+        common::raw::texts(&bob.history("c2c_alice", 10).await),
+        ["after", "before"]
+    );
+    let (stream, _) = bob.sync_all(0).await;
+    assert_eq!(common::raw::texts(&stream), ["before", "after"]);
+}

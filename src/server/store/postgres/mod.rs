@@ -216,7 +216,27 @@ struct PoolState {
 }
 
 impl ReadPool {
-    fn with<R>(&self, f: impl FnOnce(&mut Conn) -> Result<R, OpError>) -> Result<R, OpError> {
+    /// Run `f` on a pooled connection. A connection the database closed since it was
+    /// pooled (a restart, a terminated backend) fails its first use: then `f` runs once
+    /// more on a new one, so the reader does not see the broken connection.
+    fn with<R>(&self, mut f: impl FnMut(&mut Conn) -> Result<R, OpError>) -> Result<R, OpError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (result, closed) = self.once(&mut f)?;
+            if closed && result.is_err() && tries < 2 {
+                continue;
+            }
+            return result;
+        }
+    }
+
+    /// One run of `f`; `Err` when no connection could be had. Also says whether the
+    /// connection was found closed afterwards.
+    fn once<R>(
+        &self,
+        f: &mut impl FnMut(&mut Conn) -> Result<R, OpError>,
+    ) -> Result<(Result<R, OpError>, bool), OpError> {
         let unavailable = || OpError {
             storage_failed: true,
             ..OpError::internal("the server cannot reach its database; retry")
@@ -246,8 +266,9 @@ impl ReadPool {
             },
         };
         let result = f(&mut db);
-        self.release((!db.is_closed()).then_some(db));
-        result
+        let closed = db.is_closed();
+        self.release((!closed).then_some(db));
+        Ok((result, closed))
     }
 
     fn release(&self, db: Option<Conn>) {

@@ -89,6 +89,7 @@ async fn start_server(root: &Path) -> server::ServerHandle {
         data_dir: root.join("server"),
         sdk_app_id: None,
         secret_key: None,
+        database: None,
     })
     .await
     .expect("server")

@@ -196,6 +196,7 @@ fn main() {
             data_dir: root.join("server"),
             sdk_app_id: None,
             secret_key: None,
+            database: None,
         })
         .await
         .expect("server");

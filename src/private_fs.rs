@@ -64,6 +64,22 @@ pub fn prepare_sqlite(path: &Path) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_dir_all(dir)?;
     }
+    prepare_sqlite_file(path)
+}
+
+/// [`prepare_sqlite`] for a database the operator placed (`--database sqlite:PATH`): its
+/// directory is created when missing but, when it exists, left as it is (it may be
+/// `/var/lib` or `/tmp`); the files are private.
+pub fn prepare_sqlite_at(path: &Path) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        create_dir_all(dir)?;
+    }
+    prepare_sqlite_file(path)
+}
+
+fn prepare_sqlite_file(path: &Path) -> io::Result<()> {
     prepare_file(path)?;
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut side = path.as_os_str().to_owned();

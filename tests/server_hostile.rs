@@ -301,6 +301,7 @@ async fn a_sig_from_tencents_generator_logs_in() {
             secret_key: Some(
                 "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e".into(),
             ),
+            database: common::test_database(dir.path()),
         },
         termim::server::ServerOptions {
             sig_verify: termim::usersig::VerifyOptions {

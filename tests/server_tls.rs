@@ -269,6 +269,7 @@ async fn start_error(files: TlsFiles) -> String {
             data_dir: dir.path().to_path_buf(),
             sdk_app_id: None,
             secret_key: None,
+            database: common::test_database(dir.path()),
         },
         ServerOptions {
             tls: Some(files),

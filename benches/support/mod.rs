@@ -157,6 +157,7 @@ async fn populate(root: &Path) {
         data_dir: server_dir,
         sdk_app_id: None,
         secret_key: None,
+        database: None,
     })
     .await
     .expect("server starts");

@@ -105,10 +105,21 @@ pub struct ServeArgs {
     pub limits: ServeLimits,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// The database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB for PostgreSQL (several
+    /// server processes may share one), or sqlite:PATH. Default: SQLite in the data
+    /// directory. A password here shows in `ps`: prefer TERMIM_DATABASE, or a ~/.pgpass-free
+    /// trust/peer setup.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TERMIM_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
     /// Run as a data directory's embedded default (termim starts it so; see
     /// `cli::embedded`): --data-dir is the termim data directory, and without --listen it
     /// takes a free port.
-    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret", "tls_cert"])]
+    #[arg(long, hide = true, conflicts_with_all = ["sdkappid", "secret", "tls_cert", "database"])]
     pub embedded: bool,
     /// The user whose termim started the embedded server (the demo workspace's own user).
     #[arg(long, hide = true, value_name = "ID", requires = "embedded")]

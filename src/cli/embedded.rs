@@ -225,6 +225,7 @@ async fn bind(
         data_dir: dir.to_path_buf(),
         sdk_app_id: None,
         secret_key: None,
+        database: None,
     };
     if let Some(listen) = options.listen {
         return match crate::server::start(config(listen)).await {

@@ -160,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                     sdk_app_id: args.key.sdkappid,
                     secret_key: args.key.secret()?,
+                    database: args.database.clone(),
                 },
                 options,
             )

@@ -1,11 +1,13 @@
-//! The termim server: WebSocket + JSON frames (docs/PROTOCOL.md), SQLite storage.
+//! The termim server: WebSocket + JSON frames (docs/PROTOCOL.md), SQLite or PostgreSQL
+//! storage.
 //!
 //! - `net`: accept loop, WebSocket settings, each connection's socket writer.
 //! - `session`: one connection's protocol state (auth deadline, login, frames → requests).
 //! - `expiry`: a session ends with its UserSig unless renewed (`renewUserSig`).
 //! - `ops`: the router and op handlers; `rules`: the messaging rules as pure functions.
 //! - `hub`: who is online, and fan-out of committed effects (encoded once, shared).
-//! - `store`: the `Store` trait and its SQLite backend (one writer, group commit).
+//! - `store`: the `Store` trait and its engines: SQLite (one writer, group commit) and
+//!   PostgreSQL (one writer per process, several processes on one database).
 //! - `tls`: `wss://` — the certificate and key, and the stream a connection runs on.
 //!
 //! ```no_run
@@ -16,6 +18,7 @@
 //!     data_dir: "/tmp/termim-demo".into(),
 //!     sdk_app_id: None,
 //!     secret_key: None,
+//!     database: None,
 //! })
 //! .await?;
 //! println!("listening on {}", handle.url());
@@ -62,6 +65,36 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub sdk_app_id: Option<u64>,
     pub secret_key: Option<String>,
+    /// The storage engine: `None`, SQLite in `<data_dir>/termim.db`; `sqlite:PATH`, SQLite
+    /// in that file; `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (or `postgresql://`),
+    /// PostgreSQL — which several server processes may share.
+    pub database: Option<String>,
+}
+
+/// Which engine a [`ServerConfig::database`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// Parse `--database` (`None`: SQLite in the data directory).
+    pub fn choose(database: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        match database.map(str::trim) {
+            None | Some("") => Ok(Database::Sqlite(data_dir.join(store::sqlite::DB_FILE))),
+            Some(url) if store::postgres::is_postgres_url(url) => {
+                Ok(Database::Postgres(url.to_string()))
+            }
+            Some(other) => match other.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
+                _ => anyhow::bail!(
+                    "--database must be sqlite:PATH or a postgres://USER@HOST:PORT/DB URL \
+                     (without it: SQLite in the data directory)"
+                ),
+            },
+        }
+    }
 }
 
 /// Tunables with production defaults; tests shorten the deadlines and shrink the limits.
@@ -309,17 +342,38 @@ pub async fn start_with_options(
         max_groups_per_user: options.max_groups_per_user,
         ..StoreOptions::default()
     };
-    let store: Arc<dyn Store> = Arc::new(
-        tokio::task::spawn_blocking(move || SqliteStore::open_with(&data_dir, sink, store_options))
+    let database = Database::choose(config.database.as_deref(), &config.data_dir)?;
+    let (store, engine): (Arc<dyn Store>, String) = match database {
+        Database::Sqlite(db_path) => {
+            let path = db_path.clone();
+            let default = matches!(config.database.as_deref().map(str::trim), None | Some(""));
+            let store = tokio::task::spawn_blocking(move || {
+                if default {
+                    SqliteStore::open_with(&data_dir, sink, store_options)
+                } else {
+                    SqliteStore::open_file(&path, sink, store_options)
+                }
+            })
             .await
             .context("opening the database")?
-            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?,
-    );
-    let db_path = config.data_dir.join(store::sqlite::DB_FILE);
-    let engine = format!(
-        "sqlite {}",
-        std::fs::canonicalize(&db_path).unwrap_or(db_path).display()
-    );
+            .with_context(|| format!("opening the database {}", db_path.display()))?;
+            let engine = format!(
+                "sqlite {}",
+                std::fs::canonicalize(&db_path).unwrap_or(db_path).display()
+            );
+            (Arc::new(store), engine)
+        }
+        Database::Postgres(url) => {
+            let store = tokio::task::spawn_blocking(move || {
+                store::postgres::PgStore::open(&url, sink, store_options)
+            })
+            .await
+            .context("opening the database")?
+            .context("opening the PostgreSQL database")?;
+            let engine = format!("postgres {}", store.description());
+            (Arc::new(store), engine)
+        }
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),
@@ -382,5 +436,31 @@ async fn wait_for_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Database;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn the_database_choice() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            Database::choose(None, dir).unwrap(),
+            Database::Sqlite(PathBuf::from("/data/termim.db"))
+        );
+        assert_eq!(
+            Database::choose(Some("sqlite:/srv/chat.db"), dir).unwrap(),
+            Database::Sqlite(PathBuf::from("/srv/chat.db"))
+        );
+        let url = "postgres://termim@127.0.0.1:5432/termim";
+        assert_eq!(
+            Database::choose(Some(url), dir).unwrap(),
+            Database::Postgres(url.to_string())
+        );
+        assert!(Database::choose(Some("mysql://x"), dir).is_err());
+        assert!(Database::choose(Some("sqlite:"), dir).is_err());
     }
 }

@@ -53,11 +53,19 @@ impl TestServer {
                 data_dir: dir.to_path_buf(),
                 sdk_app_id: None,
                 secret_key: None,
+                database: super::test_database(dir),
             },
             options,
         )
         .await
         .expect("server starts");
+        if super::on_postgres() {
+            assert!(
+                handle.startup_line().contains("(postgres "),
+                "{}",
+                handle.startup_line()
+            );
+        }
         let key = handle.app_key().clone();
         Self {
             handle: Some(handle),

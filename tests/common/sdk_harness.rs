@@ -50,11 +50,19 @@ impl TestServer {
                 data_dir: dir.path().to_path_buf(),
                 sdk_app_id: None,
                 secret_key: None,
+                database: super::test_database(dir.path()),
             },
             options.clone(),
         )
         .await
         .expect("server starts");
+        if super::on_postgres() {
+            assert!(
+                handle.startup_line().contains("(postgres "),
+                "{}",
+                handle.startup_line()
+            );
+        }
         TestServer {
             addr: handle.local_addr(),
             key: handle.app_key().clone(),
@@ -102,6 +110,7 @@ impl TestServer {
                     data_dir: self.dir.path().to_path_buf(),
                     sdk_app_id: None,
                     secret_key: None,
+                    database: super::test_database(self.dir.path()),
                 },
                 self.options.clone(),
             )
@@ -193,6 +202,10 @@ impl TestServer {
 
     /// Does any file under the server's data dir contain `needle`?
     pub fn data_contains(&self, needle: &str) -> bool {
+        if let Some(url) = super::test_database(self.dir.path()) {
+            return super::database_contains(&url, needle)
+                || dir_contains(self.dir.path(), needle.as_bytes());
+        }
         dir_contains(self.dir.path(), needle.as_bytes())
     }
 }

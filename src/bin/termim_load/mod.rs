@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// Groups one user may be in.
     #[arg(long)]
     pub max_groups: Option<usize>,
+    /// The database (`termim serve --database`): a postgres:// URL, or sqlite:PATH.
+    /// Default: SQLite in the data dir.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 #[derive(clap::Args, Debug, Clone)]

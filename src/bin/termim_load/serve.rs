@@ -41,6 +41,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir.clone(),
             sdk_app_id: None,
             secret_key: None,
+            database: args.database.clone(),
         },
         options,
     )

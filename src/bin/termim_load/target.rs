@@ -42,6 +42,10 @@ pub struct TargetArgs {
     /// Groups one user may be in, for termim (default: the server's).
     #[arg(long)]
     pub max_groups: Option<usize>,
+    /// termim's database (`termim serve --database`): a postgres:// URL to measure the
+    /// PostgreSQL engine. Default: SQLite in a temp dir.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Pin the server to these CPUs (`taskset -c` list, e.g. "0").
     #[arg(long)]
     pub server_cpus: Option<String>,
@@ -124,6 +128,9 @@ impl Target {
                 }
                 if let Some(n) = args.max_groups {
                     cmd.args(["--max-groups", &n.to_string()]);
+                }
+                if let Some(url) = &args.database {
+                    cmd.args(["--database", url]);
                 }
                 cmd.env("TERMIM_SQLITE_SYNC", &args.sync);
             }

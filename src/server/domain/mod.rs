@@ -20,6 +20,7 @@ use crate::model::{Conversation, ConversationId, ConversationTarget, GroupType, 
 use crate::protocol::codes;
 use crate::server::error::OpError;
 use crate::server::rules;
+use crate::server::store::{Data, Effect, WriteCmd};
 
 /// One of a user's conversations as stored: its state and what visibility needs.
 #[derive(Debug, Clone)]
@@ -164,6 +165,8 @@ pub struct Member {
 pub trait Tx {
     // ---------------------------------------------------------------- accounts and
     // what a conversation id names
+    /// Create the account when it does not exist.
+    fn ensure_user(&mut self, user: &str, now: i64) -> Result<(), OpError>;
     fn user_exists(&mut self, user: &str) -> Result<bool, OpError>;
     /// The C2C conversation of a pair (created when absent) and its newest message.
     fn c2c_head(&mut self, a: &str, b: &str) -> Result<(i64, Head), OpError>;
@@ -327,4 +330,122 @@ pub fn invalid_conversation(conversation_id: &str) -> OpError {
         codes::ERR_INVALID_CONVERSATION,
         format!("conversationID {conversation_id:?} is neither c2c_<userID> nor group_<groupID>"),
     )
+}
+
+/// Decide and apply one command inside `tx` (the engine's transaction), its pushes into
+/// `fx`. `quota`: groups one user may be in (0: no cap).
+pub fn apply(
+    tx: &mut dyn Tx,
+    cmd: &WriteCmd,
+    quota: usize,
+    fx: &mut Vec<Effect>,
+) -> Result<Data, OpError> {
+    match cmd {
+        WriteCmd::EnsureUser { user, now } => {
+            tx.ensure_user(user, *now)?;
+            Ok(Data::null())
+        }
+        WriteCmd::Send(send) => messages::send(tx, send, fx),
+        WriteCmd::CleanUnread {
+            user,
+            conn,
+            conversation_id,
+            clean_timestamp,
+            clean_sequence,
+            now,
+        } => conversations::clean_unread(
+            tx,
+            user,
+            *conn,
+            conversation_id,
+            *clean_timestamp,
+            *clean_sequence,
+            *now,
+            fx,
+        ),
+        WriteCmd::Pin {
+            user,
+            conn,
+            conversation_id,
+            pinned,
+        } => conversations::pin(tx, user, *conn, conversation_id, *pinned, fx),
+        WriteCmd::DeleteConversation {
+            user,
+            conn,
+            conversation_id,
+        } => conversations::delete(tx, user, *conn, conversation_id, fx),
+        WriteCmd::SetCustomData {
+            user,
+            conn,
+            conversation_ids,
+            custom_data,
+        } => conversations::set_custom_data(tx, user, *conn, conversation_ids, custom_data, fx),
+        WriteCmd::CreateGroup {
+            user,
+            conn,
+            group_type,
+            group_name,
+            group_id,
+            members,
+            now,
+        } => groups::create(
+            tx,
+            user,
+            *conn,
+            *group_type,
+            group_name,
+            group_id.as_deref(),
+            members,
+            *now,
+            quota,
+            fx,
+        ),
+        WriteCmd::JoinGroup {
+            user,
+            conn,
+            group_id,
+            now,
+        } => groups::join(tx, user, *conn, group_id, *now, quota, fx),
+        WriteCmd::QuitGroup {
+            user,
+            conn,
+            group_id,
+            now,
+        } => groups::quit(tx, user, *conn, group_id, *now, fx),
+        WriteCmd::DismissGroup {
+            user,
+            conn,
+            group_id,
+        } => groups::dismiss(tx, user, *conn, group_id, fx),
+        WriteCmd::Invite {
+            user,
+            conn: _,
+            group_id,
+            users,
+            now,
+        } => groups::invite(tx, user, group_id, users, *now, quota, fx),
+        WriteCmd::Kick {
+            user,
+            conn: _,
+            group_id,
+            members,
+            now,
+        } => groups::kick(tx, user, group_id, members, *now, fx),
+        WriteCmd::Mute {
+            user,
+            conn: _,
+            group_id,
+            member,
+            seconds,
+            now,
+        } => groups::mute(tx, user, group_id, member, *seconds, *now, fx),
+        WriteCmd::SetRole {
+            user,
+            conn: _,
+            group_id,
+            member,
+            role,
+            now,
+        } => groups::set_role(tx, user, group_id, member, *role, *now, fx),
+    }
 }

@@ -7,8 +7,12 @@
 //! blocking calls, run on separate read connections from `spawn_blocking`.
 //!
 //! The rules that decide a command (who may kick whom, what counts as unread, …) live in
-//! [`crate::server::rules`], so another backend (PostgreSQL) applies the same ones.
+//! [`crate::server::domain`] and [`crate::server::rules`], so both engines — [`sqlite`]
+//! (the embedded default) and [`postgres`] (several server processes on one database) —
+//! apply the same ones.
 
+mod dispatch;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -261,6 +265,8 @@ pub struct StoreOptions {
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]

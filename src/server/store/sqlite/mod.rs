@@ -1,7 +1,6 @@
 //! The SQLite backend: one writer thread with group commit, a small pool of read
 //! connections. The database is `<data_dir>/termim.db` (WAL mode).
 
-mod dispatch;
 mod queries;
 mod schema;
 mod writer;
@@ -175,6 +174,25 @@ impl SqliteStore {
         crate::private_fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
         crate::private_fs::prepare_sqlite(&path)?;
+        Self::open_prepared(path, sink, options)
+    }
+
+    /// [`Self::open_with`] on a database file of any name and place (`--database
+    /// sqlite:PATH`; the default is `<data_dir>/termim.db`).
+    pub fn open_file(
+        path: &Path,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        crate::private_fs::prepare_sqlite_at(path)?;
+        Self::open_prepared(path.to_path_buf(), sink, options)
+    }
+
+    fn open_prepared(
+        path: PathBuf,
+        sink: Arc<dyn CommitSink>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
         let restart_wal = Arc::new(AtomicBool::new(false));
         let restart_frames = options.wal_restart_frames.unwrap_or(WAL_RESTART_FRAMES);
         let writer = Writer::open(&path, sink, options, restart_wal.clone())?;

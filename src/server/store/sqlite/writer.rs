@@ -17,10 +17,8 @@ use tokio::sync::mpsc;
 
 use crate::model::{ConversationId, ConversationTarget, GroupType, Message, role};
 use crate::protocol::codes;
-use crate::server::domain::messages::{self};
 use crate::server::domain::{
     self, ConvRow, GroupSend, GroupView, Head, Member, NewMessage, Place, Resolved, Slot, StreamTo,
-    conversations, groups,
 };
 use crate::server::error::OpError;
 use crate::server::limits::{Rate, TokenBucket};
@@ -28,9 +26,9 @@ use crate::server::store::{
     CommitSink, Data, Effect, SendTarget, StoreOptions, WriteCmd, WriteRequest,
 };
 
-use super::dispatch::{Dispatch, Outcome};
 use super::queries;
 use super::schema::{self, c2c_key, group_key};
+use crate::server::store::dispatch::{Dispatch, Outcome};
 
 /// What travels on the writer's queue.
 pub(super) enum WriterMsg {
@@ -608,113 +606,7 @@ impl Writer {
 
     fn dispatch(&mut self, cmd: &WriteCmd, fx: &mut Vec<Effect>) -> Result<Data, OpError> {
         let quota = self.options.max_groups_per_user;
-        match cmd {
-            WriteCmd::EnsureUser { user, now } => self.ensure_user(user, *now),
-            WriteCmd::Send(send) => messages::send(self, send, fx),
-            WriteCmd::CleanUnread {
-                user,
-                conn,
-                conversation_id,
-                clean_timestamp,
-                clean_sequence,
-                now,
-            } => conversations::clean_unread(
-                self,
-                user,
-                *conn,
-                conversation_id,
-                *clean_timestamp,
-                *clean_sequence,
-                *now,
-                fx,
-            ),
-            WriteCmd::Pin {
-                user,
-                conn,
-                conversation_id,
-                pinned,
-            } => conversations::pin(self, user, *conn, conversation_id, *pinned, fx),
-            WriteCmd::DeleteConversation {
-                user,
-                conn,
-                conversation_id,
-            } => conversations::delete(self, user, *conn, conversation_id, fx),
-            WriteCmd::SetCustomData {
-                user,
-                conn,
-                conversation_ids,
-                custom_data,
-            } => {
-                conversations::set_custom_data(self, user, *conn, conversation_ids, custom_data, fx)
-            }
-            WriteCmd::CreateGroup {
-                user,
-                conn,
-                group_type,
-                group_name,
-                group_id,
-                members,
-                now,
-            } => groups::create(
-                self,
-                user,
-                *conn,
-                *group_type,
-                group_name,
-                group_id.as_deref(),
-                members,
-                *now,
-                quota,
-                fx,
-            ),
-            WriteCmd::JoinGroup {
-                user,
-                conn,
-                group_id,
-                now,
-            } => groups::join(self, user, *conn, group_id, *now, quota, fx),
-            WriteCmd::QuitGroup {
-                user,
-                conn,
-                group_id,
-                now,
-            } => groups::quit(self, user, *conn, group_id, *now, fx),
-            WriteCmd::DismissGroup {
-                user,
-                conn,
-                group_id,
-            } => groups::dismiss(self, user, *conn, group_id, fx),
-            WriteCmd::Invite {
-                user,
-                conn: _,
-                group_id,
-                users,
-                now,
-            } => groups::invite(self, user, group_id, users, *now, quota, fx),
-            WriteCmd::Kick {
-                user,
-                conn: _,
-                group_id,
-                members,
-                now,
-            } => groups::kick(self, user, group_id, members, *now, fx),
-            WriteCmd::Mute {
-                user,
-                conn: _,
-                group_id,
-                member,
-                seconds,
-                now,
-            } => groups::mute(self, user, group_id, member, *seconds, *now, fx),
-            WriteCmd::SetRole {
-                user,
-                conn: _,
-                group_id,
-                member,
-                role,
-                now,
-            } => groups::set_role(self, user, group_id, member, *role, *now, fx),
-        }
+        domain::apply(self, cmd, quota, fx)
     }
 
     // ------------------------------------------------------------ accounts
@@ -777,6 +669,10 @@ impl Writer {
 /// The rules' view of the writer's transaction: reads through the writer's connection
 /// (and its caches, which it keeps true), writes in the batch's transaction.
 impl domain::Tx for Writer {
+    fn ensure_user(&mut self, user: &str, now: i64) -> Result<(), OpError> {
+        Writer::ensure_user(self, user, now).map(|_| ())
+    }
+
     fn user_exists(&mut self, user: &str) -> Result<bool, OpError> {
         Writer::user_exists(self, user)
     }

@@ -14,7 +14,7 @@ use crate::server::error::OpError;
 use crate::server::store::{CommitSink, Data, Effect, Reply};
 
 /// One command's answer and pushes.
-pub(super) struct Outcome {
+pub(in crate::server::store) struct Outcome {
     pub reply: Reply,
     pub result: Result<Data, OpError>,
     pub effects: Vec<Effect>,
@@ -35,7 +35,7 @@ fn deliver(sink: &dyn CommitSink, batch: Vec<Outcome>) {
 }
 
 /// Where the writer sends committed batches.
-pub(super) enum Dispatch {
+pub(in crate::server::store) enum Dispatch {
     /// To the dispatcher task.
     Task(mpsc::UnboundedSender<Vec<Outcome>>),
     /// Delivered on the writer thread itself (no tokio runtime when the store was opened,
@@ -45,7 +45,7 @@ pub(super) enum Dispatch {
 
 impl Dispatch {
     /// Start the dispatcher task when there is a runtime to run it on.
-    pub(super) fn start(sink: Arc<dyn CommitSink>) -> Self {
+    pub(in crate::server::store) fn start(sink: Arc<dyn CommitSink>) -> Self {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Dispatch::Inline(sink);
         };
@@ -59,7 +59,7 @@ impl Dispatch {
         Dispatch::Task(tx)
     }
 
-    pub(super) fn send(&self, batch: Vec<Outcome>) {
+    pub(in crate::server::store) fn send(&self, batch: Vec<Outcome>) {
         match self {
             Dispatch::Task(tx) => {
                 if let Err(mpsc::error::SendError(batch)) = tx.send(batch) {

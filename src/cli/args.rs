@@ -90,6 +90,28 @@ pub enum Command {
     Group(GroupCommand),
     /// Stay connected and print each event as it arrives.
     Listen(JsonArg),
+    /// Copy a SQLite server's data into an empty PostgreSQL database (stop the server
+    /// first; then run `termim serve --database` on the copy).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite server: sqlite:DATA_DIR (the server's data dir) or sqlite:FILE.
+    #[arg(long, value_name = "sqlite:PATH")]
+    pub from: String,
+    /// The PostgreSQL database to fill: postgres://USER[:PASSWORD]@HOST[:PORT]/DB. It must
+    /// be empty (its schema is created). TERMIM_MIGRATE_TO keeps a password out of `ps`.
+    #[arg(
+        long,
+        value_name = "postgres://…",
+        env = "TERMIM_MIGRATE_TO",
+        hide_env_values = true
+    )]
+    pub to: String,
+    /// JSON output: {"target", "tables": {table: rows}, "syncPos"}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -167,6 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Some(Command::Usersig(args)) => usersig(&conn, &cfg, args),
+        Some(Command::Migrate(args)) => migrate(args).await,
         Some(Command::Send(args)) => {
             with_session(&conn, demo, &cfg, |tim| Box::pin(commands::send(tim, args))).await
         }
@@ -291,4 +292,57 @@ fn usersig(conn: &args::ConnArgs, cfg: &Config, args: UsersigArgs) -> anyhow::Re
         }
     };
     output::line(&crate::usersig::gen_sig(&key, &endpoint.user, args.expire))
+}
+
+/// `termim migrate --from sqlite:… --to postgres://…`.
+async fn migrate(args: args::MigrateArgs) -> anyhow::Result<()> {
+    let Some(path) = args.from.strip_prefix("sqlite:") else {
+        anyhow::bail!(
+            "--from {:?}: give the SQLite server as sqlite:DATA_DIR or sqlite:FILE",
+            args.from
+        );
+    };
+    let mut path = std::path::PathBuf::from(path);
+    if path.is_dir() {
+        path = path.join(crate::server::store::sqlite::DB_FILE);
+    }
+    let to = args.to.clone();
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        anyhow::bail!("--to: give the PostgreSQL database as postgres://USER@HOST[:PORT]/DB");
+    }
+    let started = std::time::Instant::now();
+    let (target, report) = tokio::task::spawn_blocking(move || {
+        crate::server::store::postgres::import_sqlite(&path, &to)
+    })
+    .await
+    .context("the copy stopped")?
+    .context("migrate: nothing was copied")?;
+    if args.json {
+        let tables: serde_json::Map<String, serde_json::Value> = report
+            .tables
+            .iter()
+            .map(|(t, n)| (t.clone(), serde_json::Value::from(*n)))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"target": target, "tables": tables, "syncPos": report.sync_pos})
+        );
+    } else {
+        println!(
+            "copied into {target} in {:.1} s, every count checked:",
+            started.elapsed().as_secs_f64()
+        );
+        for (table, rows) in &report.tables {
+            println!("  {table:<20} {rows:>12}");
+        }
+        println!(
+            "  sync cursor at {} (clients' cursors stay valid)",
+            report.sync_pos
+        );
+        println!(
+            "next: termim serve --database <the --to URL>, with the same --data-dir (or \
+             --sdkappid and key) as before, so every UserSig stays valid"
+        );
+    }
+    Ok(())
 }

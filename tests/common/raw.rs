@@ -47,25 +47,35 @@ impl TestServer {
 
     /// Start on an existing data dir (for restart tests; the caller owns the dir).
     pub async fn start_in(dir: &Path, options: ServerOptions) -> Self {
-        let handle = start_with_options(
-            ServerConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                data_dir: dir.to_path_buf(),
-                sdk_app_id: None,
-                secret_key: None,
-                database: super::test_database(dir),
-            },
-            options,
-        )
-        .await
-        .expect("server starts");
-        if super::on_postgres() {
+        let on_postgres = super::on_postgres();
+        let server = Self::start_on(dir, super::test_database(dir), options).await;
+        if on_postgres {
+            let handle = server.handle.as_ref().expect("running");
             assert!(
                 handle.startup_line().contains("(postgres "),
                 "{}",
                 handle.startup_line()
             );
         }
+        server
+    }
+
+    /// Start on `dir` with this database (`None`: SQLite in the dir), whatever the
+    /// harness's default engine.
+    #[allow(dead_code)]
+    pub async fn start_on(dir: &Path, database: Option<String>, options: ServerOptions) -> Self {
+        let handle = start_with_options(
+            ServerConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                data_dir: dir.to_path_buf(),
+                sdk_app_id: None,
+                secret_key: None,
+                database,
+            },
+            options,
+        )
+        .await
+        .expect("server starts");
         let key = handle.app_key().clone();
         Self {
             handle: Some(handle),

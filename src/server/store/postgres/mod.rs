@@ -15,6 +15,7 @@
 //! a connection is only ever used from the writer's thread and from `spawn_blocking`
 //! reads, never from an async task — and never dropped in one (see [`PgStore`]'s `Drop`).
 
+mod import;
 mod queries;
 mod schema;
 mod writer;
@@ -280,6 +281,40 @@ impl ReadPool {
         }
         self.freed.notify_one();
     }
+}
+
+pub use import::ImportReport;
+
+/// `termim migrate`: copy the SQLite database at `sqlite_db` into the empty PostgreSQL
+/// database at `url` (its schema created first), all or nothing, counts checked. Returns
+/// the target's description (no password) and what was copied. Blocking.
+pub fn import_sqlite(
+    sqlite_db: &std::path::Path,
+    url: &str,
+) -> Result<(String, ImportReport), StoreError> {
+    if !sqlite_db.is_file() {
+        return Err(StoreError::Other(format!(
+            "no termim server database at {} (--from names the server's data dir or its \
+             database file)",
+            sqlite_db.display()
+        )));
+    }
+    let config = parse_url(url)?;
+    let description = describe(&config);
+    let mut db = Conn::connect(&config).map_err(|e| {
+        StoreError::Other(format!(
+            "cannot connect to PostgreSQL at {description}: {e}"
+        ))
+    })?;
+    let version = schema::migrate(&mut db)?;
+    if version != SCHEMA_VERSION {
+        return Err(StoreError::Other(format!(
+            "the database {description} has schema version {version}; this termim knows \
+             versions up to {SCHEMA_VERSION}: upgrade termim"
+        )));
+    }
+    let report = import::import_sqlite(sqlite_db, &mut db)?;
+    Ok((description, report))
 }
 
 pub struct PgStore {

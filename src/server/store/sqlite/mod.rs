@@ -2,7 +2,7 @@
 //! connections. The database is `<data_dir>/termim.db` (WAL mode).
 
 mod queries;
-mod schema;
+pub(crate) mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -1,13 +1,16 @@
 //! Conversation commands: read marks (and the unread counters they keep), pins, deletes
 //! and custom data — who may, what changes, and what the user's other devices are told.
 
-use crate::model::{ConversationOperationResult, limits};
+use crate::model::{
+    Conversation, ConversationId, ConversationOperationResult, ConversationTarget, GroupType,
+    Message, conversation_type, limits,
+};
 use crate::protocol::codes;
 use crate::server::error::OpError;
 use crate::server::rules;
 use crate::server::store::{ConnId, Data, Effect};
 
-use super::{Tx, resolve};
+use super::{ConvRow, Tx, resolve};
 
 /// Conversations of one user that may carry custom data (reference §3.11).
 pub const CUSTOM_DATA_CONVERSATIONS_MAX: u64 = 1000;
@@ -240,4 +243,67 @@ pub fn set_custom_data(
         fx.push(e);
     }
     Ok(Data::json(&results))
+}
+
+/// The `V2TimConversation` of a visible row, from what storage read: the newest message
+/// the user may see (its position and its JSON as stored; `None`: none) and the unread
+/// count. The one place that decides what a conversation object says.
+pub fn conversation_of(
+    row: &ConvRow,
+    last: Option<(u64, String)>,
+    unread: u64,
+) -> Result<Conversation, OpError> {
+    let mut conv = empty_conversation(&row.conv, row.group_type, row.group_name.as_deref());
+    conv.orderkey = row.activated;
+    if let Some((pos, body)) = last {
+        conv.orderkey = conv.orderkey.max(pos);
+        let message: Message = serde_json::from_str(&body).map_err(|e| {
+            tracing::error!(
+                "conversation {}: its last message does not parse: {e}",
+                row.conv
+            );
+            OpError::internal("a stored message could not be read; retry later")
+        })?;
+        conv.last_message = Some(Box::new(message));
+    }
+    conv.unread_count = unread;
+    conv.is_pinned = row.pinned;
+    conv.custom_data = row.custom_data.clone();
+    if row.group_id.is_some() {
+        conv.group_read_sequence = row.read_seq;
+    } else {
+        conv.c2c_read_timestamp = row.read_time;
+        conv.c2c_read_sequence = row.read_seq;
+    }
+    Ok(conv)
+}
+
+/// A conversation with no state yet (or the shape of a row before its counts are filled).
+pub fn empty_conversation(
+    conversation_id: &str,
+    group_type: Option<GroupType>,
+    group_name: Option<&str>,
+) -> Conversation {
+    let mut conv = Conversation {
+        conversation_id: conversation_id.to_string(),
+        ..Conversation::default()
+    };
+    match ConversationId::parse(conversation_id) {
+        Some(ConversationTarget::C2c(peer)) => {
+            conv.conv_type = conversation_type::C2C;
+            conv.show_name = peer.clone();
+            conv.user_id = Some(peer);
+        }
+        Some(ConversationTarget::Group(group)) => {
+            conv.conv_type = conversation_type::GROUP;
+            conv.show_name = match group_name {
+                Some(name) if !name.is_empty() => name.to_string(),
+                _ => group.clone(),
+            };
+            conv.group_type = group_type.map(|t| t.as_str().to_string());
+            conv.group_id = Some(group);
+        }
+        None => {}
+    }
+    conv
 }

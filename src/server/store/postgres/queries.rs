@@ -12,9 +12,10 @@ use postgres::Row;
 
 use crate::model::{
     Conversation, ConversationId, ConversationTarget, GroupInfo, GroupMemberFullInfo, GroupType,
-    Message, conversation_type, limits,
+    limits,
 };
 use crate::protocol::{GetHistoryParams, get_type};
+use crate::server::domain::conversations;
 use crate::server::error::OpError;
 use crate::server::rules;
 use crate::server::store::Data;
@@ -204,68 +205,12 @@ pub fn build_conversation(
     if hidden(db, user, row)? {
         return Ok(None);
     }
-    let mut conv = empty_conversation(&row.conv, row.group_type, row.group_name.as_deref());
-    let last = if row.stores_nothing() {
-        None
-    } else {
-        last_message(db, row.conv_id, user, row.lower())?
-    };
-    conv.orderkey = row.activated;
-    if let Some((pos, body)) = last {
-        conv.orderkey = conv.orderkey.max(pos);
-        let message: Message = serde_json::from_str(&body).map_err(|e| {
-            tracing::error!(
-                "conversation {}: its last message does not parse: {e}",
-                row.conv
-            );
-            OpError::internal("a stored message could not be read; retry later")
-        })?;
-        conv.last_message = Some(Box::new(message));
+    if row.stores_nothing() {
+        return conversations::conversation_of(row, None, 0).map(Some);
     }
-    conv.unread_count = if row.stores_nothing() {
-        0
-    } else {
-        unread_of(db, row)?
-    };
-    conv.is_pinned = row.pinned;
-    conv.custom_data = row.custom_data.clone();
-    if row.group_id.is_some() {
-        conv.group_read_sequence = row.read_seq;
-    } else {
-        conv.c2c_read_timestamp = row.read_time;
-        conv.c2c_read_sequence = row.read_seq;
-    }
-    Ok(Some(conv))
-}
-
-/// A conversation with no state yet (or the shape of a row before its counts are filled).
-pub fn empty_conversation(
-    conversation_id: &str,
-    group_type: Option<GroupType>,
-    group_name: Option<&str>,
-) -> Conversation {
-    let mut conv = Conversation {
-        conversation_id: conversation_id.to_string(),
-        ..Conversation::default()
-    };
-    match ConversationId::parse(conversation_id) {
-        Some(ConversationTarget::C2c(peer)) => {
-            conv.conv_type = conversation_type::C2C;
-            conv.show_name = peer.clone();
-            conv.user_id = Some(peer);
-        }
-        Some(ConversationTarget::Group(group)) => {
-            conv.conv_type = conversation_type::GROUP;
-            conv.show_name = match group_name {
-                Some(name) if !name.is_empty() => name.to_string(),
-                _ => group.clone(),
-            };
-            conv.group_type = group_type.map(|t| t.as_str().to_string());
-            conv.group_id = Some(group);
-        }
-        None => {}
-    }
-    conv
+    let last = last_message(db, row.conv_id, user, row.lower())?;
+    let unread = unread_of(db, row)?;
+    conversations::conversation_of(row, last, unread).map(Some)
 }
 
 /// Does `user` have an account?

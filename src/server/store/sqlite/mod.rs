@@ -303,7 +303,7 @@ impl Store for SqliteStore {
             {
                 return Ok(c);
             }
-            Ok(queries::empty_conversation(
+            Ok(crate::server::domain::conversations::empty_conversation(
                 conversation_id,
                 group.as_ref().map(|g| g.group_type),
                 group.as_ref().map(|g| g.name.as_str()),

@@ -11,7 +11,65 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::server::error::OpError;
-use crate::server::store::{CommitSink, Data, Effect, Reply};
+use crate::server::store::{CommitSink, Data, Effect, Reply, WriteRequest};
+
+/// What travels on a writer's queue.
+pub(in crate::server::store) enum WriterMsg {
+    Req(WriteRequest),
+    /// Apply what is queued, commit, and stop.
+    Stop,
+}
+
+/// An engine's writer, as the shared writer loop drives it.
+pub(in crate::server::store) trait BatchWriter {
+    /// Apply these commands in one transaction, answer them, hand on their effects.
+    fn apply_batch(&mut self, batch: Vec<WriteRequest>);
+    /// Between two batches, with no transaction open (SQLite restarts its WAL there).
+    fn between_batches(&mut self) {}
+}
+
+/// The writer thread's loop, for every engine: what is queued (up to `max` commands) is
+/// one batch, until `Stop` or the queue closes; then new commands are refused and those
+/// already queued are applied, `max` at a time.
+pub(in crate::server::store) fn run_writer(
+    writer: &mut dyn BatchWriter,
+    rx: &mut mpsc::Receiver<WriterMsg>,
+    max: usize,
+) {
+    let mut stop = false;
+    while !stop {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut batch = Vec::new();
+        match first {
+            WriterMsg::Req(r) => batch.push(r),
+            WriterMsg::Stop => stop = true,
+        }
+        while !stop && batch.len() < max {
+            match rx.try_recv() {
+                Ok(WriterMsg::Req(r)) => batch.push(r),
+                Ok(WriterMsg::Stop) => stop = true,
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            writer.apply_batch(batch);
+        }
+        writer.between_batches();
+    }
+    rx.close();
+    let mut rest = Vec::new();
+    while let Ok(msg) = rx.try_recv() {
+        if let WriterMsg::Req(r) = msg {
+            rest.push(r);
+        }
+    }
+    while !rest.is_empty() {
+        let n = rest.len().min(max);
+        writer.apply_batch(rest.drain(..n).collect());
+    }
+}
 
 /// One command's answer and pushes.
 pub(in crate::server::store) struct Outcome {

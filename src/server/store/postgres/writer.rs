@@ -31,19 +31,12 @@ use crate::server::domain::{
 };
 use crate::server::error::OpError;
 use crate::server::limits::TokenBucket;
-use crate::server::store::dispatch::{Dispatch, Outcome};
+use crate::server::store::dispatch::{BatchWriter, Dispatch, Outcome, WriterMsg, run_writer};
 use crate::server::store::{CommitSink, Data, Effect, StoreOptions, WriteCmd, WriteRequest};
 
 use super::queries::{self, big};
 use super::schema::{c2c_key, group_key};
 use super::{Conn, is_conflict};
-
-/// What travels on the writer's queue.
-pub(super) enum WriterMsg {
-    Req(WriteRequest),
-    /// Apply what is queued, commit, and stop.
-    Stop,
-}
 
 /// Most commands applied in one transaction. Each is a subtransaction; PostgreSQL keeps
 /// the first 64 of a transaction in shared memory and the rest on disk, so batches stay
@@ -116,43 +109,10 @@ impl Writer {
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
-        let mut stop = false;
-        while !stop {
-            let Some(first) = rx.blocking_recv() else {
-                break;
-            };
-            let mut batch = Vec::new();
-            match first {
-                WriterMsg::Req(r) => batch.push(r),
-                WriterMsg::Stop => stop = true,
-            }
-            while !stop && batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(WriterMsg::Req(r)) => batch.push(r),
-                    Ok(WriterMsg::Stop) => stop = true,
-                    Err(_) => break,
-                }
-            }
-            if !batch.is_empty() {
-                self.apply_batch(batch);
-            }
-        }
-        // Refuse new commands, but apply those already queued.
-        rx.close();
-        let mut rest = Vec::new();
-        while let Ok(msg) = rx.try_recv() {
-            if let WriterMsg::Req(r) = msg {
-                rest.push(r);
-            }
-        }
-        while !rest.is_empty() {
-            let n = rest.len().min(MAX_BATCH);
-            let batch: Vec<WriteRequest> = rest.drain(..n).collect();
-            self.apply_batch(batch);
-        }
+        run_writer(&mut self, &mut rx, MAX_BATCH);
     }
 
-    fn apply_batch(&mut self, batch: Vec<WriteRequest>) {
+    fn commit_batch(&mut self, batch: Vec<WriteRequest>) {
         let (cmds, replies): (Vec<WriteCmd>, Vec<_>) =
             batch.into_iter().map(|r| (r.cmd, r.reply)).unzip();
         let mut pauses = BATCH_PAUSES.iter();
@@ -327,6 +287,12 @@ fn group_conversation(group_id: &str) -> String {
 
 /// The rules' view of the writer's transaction: every read goes to the database, inside
 /// the batch's transaction.
+impl BatchWriter for Writer {
+    fn apply_batch(&mut self, batch: Vec<WriteRequest>) {
+        self.commit_batch(batch);
+    }
+}
+
 impl domain::Tx for Writer {
     fn ensure_user(&mut self, user: &str, now: i64) -> Result<(), OpError> {
         self.db.execute(

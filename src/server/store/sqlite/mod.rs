@@ -22,7 +22,8 @@ use crate::protocol::{GetGroupMemberListParams, GetHistoryParams, GroupInfoResul
 use crate::server::error::OpError;
 use crate::server::store::{CommitSink, Data, Store, StoreError, StoreOptions, WriteRequest};
 
-use writer::{Writer, WriterMsg};
+use crate::server::store::dispatch::WriterMsg;
+use writer::Writer;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "termim.db";

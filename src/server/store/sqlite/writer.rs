@@ -28,14 +28,7 @@ use crate::server::store::{
 
 use super::queries;
 use super::schema::{self, c2c_key, group_key};
-use crate::server::store::dispatch::{Dispatch, Outcome};
-
-/// What travels on the writer's queue.
-pub(super) enum WriterMsg {
-    Req(WriteRequest),
-    /// Apply what is queued, commit, and stop.
-    Stop,
-}
+use crate::server::store::dispatch::{BatchWriter, Dispatch, Outcome, WriterMsg, run_writer};
 
 /// Most commands applied in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -440,41 +433,7 @@ impl Writer {
     }
 
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
-        let mut stop = false;
-        while !stop {
-            let Some(first) = rx.blocking_recv() else {
-                break;
-            };
-            let mut batch = Vec::new();
-            match first {
-                WriterMsg::Req(r) => batch.push(r),
-                WriterMsg::Stop => stop = true,
-            }
-            while !stop && batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(WriterMsg::Req(r)) => batch.push(r),
-                    Ok(WriterMsg::Stop) => stop = true,
-                    Err(_) => break,
-                }
-            }
-            if !batch.is_empty() {
-                self.apply_batch(batch);
-            }
-            if self.restart_wal.swap(false, Ordering::Relaxed) {
-                self.restart_wal();
-            }
-        }
-        // Refuse new commands, but apply those already queued.
-        rx.close();
-        let mut rest = Vec::new();
-        while let Ok(msg) = rx.try_recv() {
-            if let WriterMsg::Req(r) = msg {
-                rest.push(r);
-            }
-        }
-        if !rest.is_empty() {
-            self.apply_batch(rest);
-        }
+        run_writer(&mut self, &mut rx, MAX_BATCH);
         if let Err(e) = self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!("writer: checkpoint at close failed: {e}");
         }
@@ -503,7 +462,7 @@ impl Writer {
         }
     }
 
-    fn apply_batch(&mut self, batch: Vec<WriteRequest>) {
+    fn commit_batch(&mut self, batch: Vec<WriteRequest>) {
         if let Err(e) = self.db.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!("writer: cannot begin a transaction: {e}");
             for req in batch {
@@ -668,6 +627,18 @@ impl Writer {
 
 /// The rules' view of the writer's transaction: reads through the writer's connection
 /// (and its caches, which it keeps true), writes in the batch's transaction.
+impl BatchWriter for Writer {
+    fn apply_batch(&mut self, batch: Vec<WriteRequest>) {
+        self.commit_batch(batch);
+    }
+
+    fn between_batches(&mut self) {
+        if self.restart_wal.swap(false, Ordering::Relaxed) {
+            self.restart_wal();
+        }
+    }
+}
+
 impl domain::Tx for Writer {
     fn ensure_user(&mut self, user: &str, now: i64) -> Result<(), OpError> {
         Writer::ensure_user(self, user, now).map(|_| ())

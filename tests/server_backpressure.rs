@@ -434,21 +434,32 @@ fn termim_serve_takes_the_connection_caps_from_its_flags() {
     }
 }
 
+/// A server with `options` where no clock fires and no rate applies — so only the
+/// in-flight caps can wake a stalled connection — and a logged-in "sender" whose "peer"
+/// has an account.
+async fn quiet_pipeliner(options: ServerOptions) -> (TestServer, RawClient) {
+    let server = TestServer::start_with(ServerOptions {
+        request_rate: None,
+        heartbeat_interval: Duration::from_secs(3600),
+        idle_timeout: Duration::from_secs(3600),
+        ..options
+    })
+    .await;
+    drop(server.login("peer").await);
+    let sender = server.login("sender").await;
+    (server, sender)
+}
+
 /// More writes pipelined than may be in flight at once: reading pauses at the cap and goes
 /// on as soon as a write is answered — not at the next heartbeat (30 s by default), which is
 /// what the select loop waited for when nothing else woke it (1,000 sends took 90 s).
 #[tokio::test]
 async fn pipelined_writes_beyond_the_in_flight_cap_are_all_answered_promptly() {
-    let server = TestServer::start_with(ServerOptions {
+    let (_server, mut sender) = quiet_pipeliner(ServerOptions {
         max_in_flight: 8,
-        request_rate: None,
-        heartbeat_interval: Duration::from_secs(3600),
-        idle_timeout: Duration::from_secs(3600),
         ..ServerOptions::default()
     })
     .await;
-    drop(server.login("peer").await);
-    let mut sender = server.login("sender").await;
     let t0 = Instant::now();
     within(
         "200 pipelined sends over an in-flight cap of 8",
@@ -464,16 +475,11 @@ async fn pipelined_writes_beyond_the_in_flight_cap_are_all_answered_promptly() {
 /// wait in the socket, and every one is answered, in full, as the earlier ones finish.
 #[tokio::test]
 async fn pipelined_reads_beyond_the_read_cap_are_all_answered() {
-    let server = TestServer::start_with(ServerOptions {
+    let (_server, mut sender) = quiet_pipeliner(ServerOptions {
         max_reads_in_flight: 1,
-        request_rate: None,
-        heartbeat_interval: Duration::from_secs(3600),
-        idle_timeout: Duration::from_secs(3600),
         ..ServerOptions::default()
     })
     .await;
-    drop(server.login("peer").await);
-    let mut sender = server.login("sender").await;
     sender
         .send_texts_pipelined("peer", "", "m", 30, "hello")
         .await;

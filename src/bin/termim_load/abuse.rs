@@ -977,66 +977,50 @@ async fn timed_twice(
     Ok(format!("one call alone {}", times.join(", then ")))
 }
 
-async fn pin_toggle(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::Result<String> {
+/// A rated abuser: `user` times `op` alone with `params(0)` then `params(1)`, then sends
+/// it with `params(n)` as fast as the window lets it until stopped. Returns what the two
+/// lone calls took and the tally.
+async fn rated_abuser(
+    env: &Env,
+    stop: &mut watch::Receiver<bool>,
+    user: &str,
+    op: &'static str,
+    params: impl Fn(u64) -> serde_json::Value,
+) -> anyhow::Result<String> {
     let t0 = Instant::now();
-    let (mut sink, mut stream) = client::open(&env.url, &env.proto, PINNER).await?;
-    let conversation = format!("c2c_{PIN_PEER}");
-    let params = |pinned: bool| json!({"conversationID": conversation, "isPinned": pinned});
-    let alone = timed_twice(
-        &mut sink,
-        &mut stream,
-        "pinConversation",
-        &[params(true), params(false)],
-    )
-    .await?;
-    let make = |n: u64| {
-        json!({"reqId": n + 1, "op": "pinConversation", "params": params(n.is_multiple_of(2))})
-            .to_string()
-    };
+    let (mut sink, mut stream) = client::open(&env.url, &env.proto, user).await?;
+    let alone = timed_twice(&mut sink, &mut stream, op, &[params(0), params(1)]).await?;
+    let make = |n: u64| json!({"reqId": n + 1, "op": op, "params": params(n)}).to_string();
     let tally = hammer(
         sink,
         stream,
         &env.proto,
         (env.a.window, env.a.abuser_rate),
         make,
-        &mut stop,
+        stop,
     )
     .await;
+    Ok(format!("{alone}): {}", tally.describe(secs_since(t0))))
+}
+
+async fn pin_toggle(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::Result<String> {
+    let conversation = format!("c2c_{PIN_PEER}");
+    // Pinned on even calls, unpinned on odd ones: every call changes the row.
+    let params = |n: u64| json!({"conversationID": conversation, "isPinned": n.is_multiple_of(2)});
+    let tail = rated_abuser(&env, &mut stop, PINNER, "pinConversation", params).await?;
     Ok(format!(
-        "pinConversation toggled ({} unread; {alone}): {}",
-        env.a.pin_unread,
-        tally.describe(secs_since(t0))
+        "pinConversation toggled ({} unread; {tail}",
+        env.a.pin_unread
     ))
 }
 
 async fn clean_all(env: Arc<Env>, mut stop: watch::Receiver<bool>) -> anyhow::Result<String> {
-    let t0 = Instant::now();
-    let (mut sink, mut stream) = client::open(&env.url, &env.proto, CLEANER).await?;
-    let params = json!({"conversationID": "", "cleanTimestamp": 0, "cleanSequence": 0});
-    let alone = timed_twice(
-        &mut sink,
-        &mut stream,
-        "cleanConversationUnreadMessageCount",
-        &[params.clone(), params.clone()],
-    )
-    .await?;
-    let make = |n: u64| {
-        json!({"reqId": n + 1, "op": "cleanConversationUnreadMessageCount", "params": params})
-            .to_string()
-    };
-    let tally = hammer(
-        sink,
-        stream,
-        &env.proto,
-        (env.a.window, env.a.abuser_rate),
-        make,
-        &mut stop,
-    )
-    .await;
+    let params = |_| json!({"conversationID": "", "cleanTimestamp": 0, "cleanSequence": 0});
+    let op = "cleanConversationUnreadMessageCount";
+    let tail = rated_abuser(&env, &mut stop, CLEANER, op, params).await?;
     Ok(format!(
-        "clean-all in {} groups ({alone}): {}",
-        env.a.clean_groups,
-        tally.describe(secs_since(t0))
+        "clean-all in {} groups ({tail}",
+        env.a.clean_groups
     ))
 }
 
